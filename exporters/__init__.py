@@ -1,0 +1,1 @@
+"""The accounting core (``exporters.core``, pure) and its outputs: Fortnox, SIE files, Visma."""
