@@ -158,6 +158,29 @@ class BridgeSettings:
     baudrate: int = 9600
     #: Alert when the oldest unsent Z-report is older than this many minutes.
     alert_after_minutes: int = 120
+    #: How the register talks: "dkl1" (the register link protocol, docs/DKL1.md) or "print_stream"
+    #: (a register that only prints: the bridge sits between it and the printer and reads the Z-dagrapport).
+    register_protocol: str = "dkl1"
+    #: JSON template that recognises the register's Z-dagrapport printout; empty is the built-in one.
+    print_template_path: str = ""
+    #: How long to wait for the printer's answer to one DLE EOT status query.
+    printer_status_timeout_seconds: float = 0.3
+    #: Longest wait between upload attempts while the BackOffice is down.
+    upload_backoff_max_seconds: float = 900.0
+
+    def __post_init__(self) -> None:
+        _require(
+            self.register_protocol in ("dkl1", "print_stream"),
+            "bridge.register_protocol",
+            f"{self.register_protocol!r} is not a register protocol",
+            "use dkl1 or print_stream",
+        )
+        _require(
+            self.alert_after_minutes >= 1,
+            "bridge.alert_after_minutes",
+            f"{self.alert_after_minutes} is not a positive number of minutes",
+            "e.g. 120",
+        )
 
 
 @dataclass(frozen=True)
