@@ -1,0 +1,502 @@
+"""The Fortnox API client: what Dagskassa reads and writes in a Fortnox company.
+
+Every call goes through one path: the connection's limiter, a Bearer token from the
+:class:`~exporters.fortnox.tokens.TokenStore` (refreshed before it expires, and once after a 401), then
+the answer translated into the shared error tree (exporters.fortnox.errors). GETs are repeated on 429,
+5xx and network errors, a few times with backoff; POSTs and PUTs never are: an unanswered one raises
+OutcomeUnknown and the caller reconciles by the voucher's origin marker (:meth:`find_posted_voucher`).
+
+Amounts travel as JSON numbers written from ``Decimal`` (never through ``float``) and are read back
+as ``Decimal``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from config.settings import FortnoxSettings
+from exporters.core.errors import FixData, NotFound, OutcomeUnknown, Reconnect, RetryLater
+from exporters.core.mapping import AccountMapping
+from exporters.core.voucher import ROW_TEXT_MAX, Voucher
+from exporters.core.zreport import Customer, InvoiceSale
+from exporters.fortnox.errors import Unauthorized, raise_for_response, translate_transport_error
+from exporters.fortnox.limiter import SlidingWindowLimiter
+from exporters.fortnox.oauth import FortnoxOAuth
+from exporters.fortnox.tokens import RECONNECT_FIX, TokenSet, TokenStore, utc_now
+
+log = logging.getLogger(__name__)
+
+PAGE_LIMIT = 500
+#: Seconds between attempts of a GET when Fortnox gives no Retry-After.
+GET_BACKOFF = (1.0, 3.0)
+
+
+@dataclass(frozen=True)
+class FinancialYear:
+    id: int
+    from_date: date
+    to_date: date
+    accounting_method: str = ""
+
+    def covers(self, on_date: date) -> bool:
+        return self.from_date <= on_date <= self.to_date
+
+
+@dataclass(frozen=True)
+class Account:
+    number: int
+    description: str
+    active: bool
+    cost_center_settings: str = "ALLOWED"
+    project_settings: str = "ALLOWED"
+
+
+@dataclass(frozen=True)
+class VoucherSeries:
+    code: str
+    description: str
+    manual: bool
+    year: int | None = None
+
+
+@dataclass(frozen=True)
+class CostCenter:
+    code: str
+    description: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class PostedVoucher:
+    """A voucher as Fortnox keeps it: unique by (series, number, financial year id)."""
+
+    series: str
+    number: int
+    year: int
+    transaction_date: date | None = None
+    description: str = ""
+
+
+def encode_json(value: Any) -> bytes:
+    """JSON with ``Decimal`` written as a number from its exact digits (``json`` would need a float)."""
+
+    def encode(item: Any) -> str:
+        if isinstance(item, Decimal):
+            return format(item, "f")
+        if isinstance(item, Mapping):
+            return "{" + ",".join(f"{json.dumps(str(k))}:{encode(v)}" for k, v in item.items()) + "}"
+        if isinstance(item, list | tuple):
+            return "[" + ",".join(encode(v) for v in item) + "]"
+        if isinstance(item, float):
+            raise TypeError("money must be Decimal, not float")
+        return json.dumps(item, ensure_ascii=False)
+
+    return encode(value).encode("utf-8")
+
+
+def _date(value: Any) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+class FortnoxClient:
+    """One Fortnox connection (one company). Thread-safe when its store, limiter and httpx client are."""
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        tokens: TokenStore,
+        oauth: FortnoxOAuth,
+        limiter: SlidingWindowLimiter,
+        api_url: str = "https://api.fortnox.se",
+        now: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+        get_attempts: int = 3,
+    ) -> None:
+        self.http = http
+        self.tokens = tokens
+        self.oauth = oauth
+        self.limiter = limiter
+        self.api_url = api_url.rstrip("/")
+        self._now = now
+        self._sleep = sleep
+        self.get_attempts = get_attempts
+
+    @classmethod
+    def from_settings(
+        cls,
+        http: httpx.Client,
+        tokens: TokenStore,
+        oauth: FortnoxOAuth,
+        limiter: SlidingWindowLimiter,
+        settings: FortnoxSettings,
+    ) -> FortnoxClient:
+        return cls(http, tokens, oauth, limiter, settings.api_url)
+
+    # -- reading the company -------------------------------------------------------------------------
+
+    def company_information(self) -> dict[str, Any]:
+        return self.get("/3/companyinformation")["CompanyInformation"]
+
+    def financial_year(self, on_date: date) -> FinancialYear | None:
+        """The financial year covering ``on_date``, or None when the company has none for it."""
+        years = self.get("/3/financialyears", {"date": on_date.isoformat()}).get("FinancialYears") or []
+        for item in years:
+            year = FinancialYear(
+                id=int(item["Id"]),
+                from_date=date.fromisoformat(item["FromDate"]),
+                to_date=date.fromisoformat(item["ToDate"]),
+                accounting_method=item.get("AccountingMethod") or "",
+            )
+            if year.covers(on_date):
+                return year
+        return None
+
+    def accounts(self, financial_year: int) -> list[Account]:
+        """The chart of accounts of a financial year (every page)."""
+        return [
+            Account(
+                number=int(item["Number"]),
+                description=item.get("Description") or "",
+                active=bool(item.get("Active", True)),
+                cost_center_settings=item.get("CostCenterSettings") or "ALLOWED",
+                project_settings=item.get("ProjectSettings") or "ALLOWED",
+            )
+            for item in self.get_all("/3/accounts", "Accounts", {"financialyear": financial_year})
+        ]
+
+    def voucher_series(self, financial_year: int) -> list[VoucherSeries]:
+        return [
+            VoucherSeries(
+                code=item["Code"],
+                description=item.get("Description") or "",
+                manual=bool(item.get("Manual")),
+                year=item.get("Year"),
+            )
+            for item in self.get_all(
+                "/3/voucherseries", "VoucherSeriesCollection", {"financialyear": financial_year}
+            )
+        ]
+
+    def cost_centers(self) -> list[CostCenter]:
+        return [
+            CostCenter(
+                code=item["Code"],
+                description=item.get("Description") or "",
+                active=bool(item.get("Active", True)),
+            )
+            for item in self.get_all("/3/costcenters", "CostCenters")
+        ]
+
+    def locked_period_end(self) -> date | None:
+        """The last locked date, or None when no period is locked."""
+        locked = self.get("/3/settings/lockedperiod").get("LockedPeriod") or {}
+        return _date(locked.get("EndDate"))
+
+    # -- vouchers ------------------------------------------------------------------------------------
+
+    def vouchers(
+        self, from_date: date, to_date: date, financial_year: int, series: str | None = None
+    ) -> list[PostedVoucher]:
+        """Vouchers dated within [from_date, to_date] (the list has no rows: see :meth:`voucher`)."""
+        path = f"/3/vouchers/sublist/{series}" if series else "/3/vouchers"
+        params = {
+            "financialyear": financial_year,
+            "fromdate": from_date.isoformat(),
+            "todate": to_date.isoformat(),
+        }
+        return [self._posted(item) for item in self.get_all(path, "Vouchers", params)]
+
+    def voucher(self, series: str, number: int, financial_year: int) -> dict[str, Any]:
+        """One voucher with its rows, as Fortnox returns it (amounts as Decimal)."""
+        return self.get(f"/3/vouchers/{series}/{number}", {"financialyear": financial_year})["Voucher"]
+
+    def create_voucher(
+        self, voucher: Voucher, financial_year: int, series: str | None = None
+    ) -> PostedVoucher:
+        """Post ``voucher`` into ``financial_year`` (its Id, always explicit). Never repeated by the
+        client: on OutcomeUnknown the caller must look it up with :meth:`find_posted_voucher` first."""
+        body = voucher_body(voucher, series)
+        answer = self.post("/3/vouchers", body, {"financialyear": financial_year})
+        posted = self._posted(answer["Voucher"])
+        log.info(
+            "posted voucher %s%s (year %s) for %s", posted.series, posted.number, posted.year, voucher.marker
+        )
+        return posted
+
+    def find_posted_voucher(
+        self, marker: str, on_date: date, financial_year: int, series: str | None = None
+    ) -> PostedVoucher | None:
+        """The voucher of ``on_date`` whose description carries ``[marker]``, or None (the reconcile step:
+        a voucher sent without an answer is adopted instead of being posted twice)."""
+        tag = f"[{marker}]"
+        for posted in self.vouchers(on_date, on_date, financial_year, series):
+            description = posted.description
+            if not description:
+                description = (
+                    self.voucher(posted.series, posted.number, financial_year).get("Description") or ""
+                )
+            if tag in description:
+                return posted
+        return None
+
+    # -- customers, invoices, orders -----------------------------------------------------------------
+
+    def find_customer(self, customer: Customer) -> str | None:
+        """The Fortnox customer number for ``customer``: by its number, else by its org number."""
+        if customer.number:
+            try:
+                found = self.get(f"/3/customers/{customer.number}")["Customer"]
+                return str(found["CustomerNumber"])
+            except NotFound:
+                pass
+        if customer.org_number:
+            wanted = _digits(customer.org_number)
+            items = self.get_all("/3/customers", "Customers", {"organisationnumber": customer.org_number})
+            for item in items:
+                if _digits(item.get("OrganisationNumber") or "") == wanted:
+                    return str(item["CustomerNumber"])
+        return None
+
+    def find_or_create_customer(self, customer: Customer) -> str:
+        """The customer's number in Fortnox, creating the customer (with the register's number, if it
+        gave one) when neither its number nor its org number is known there."""
+        number = self.find_customer(customer)
+        if number is not None:
+            return number
+        body: dict[str, Any] = {"Name": customer.name}
+        if customer.number:
+            body["CustomerNumber"] = customer.number
+        if customer.org_number:
+            body["OrganisationNumber"] = customer.org_number
+        created = self.post("/3/customers", {"Customer": body})["Customer"]
+        log.info("created Fortnox customer %s (%s)", created["CustomerNumber"], customer.name)
+        return str(created["CustomerNumber"])
+
+    def create_invoice(
+        self,
+        sale: InvoiceSale,
+        customer_number: str,
+        mapping: AccountMapping,
+        on_date: date,
+        reference: str,
+        tip_on_invoice: bool = False,
+        as_order: bool = False,
+    ) -> str:
+        """An invoice (or, with ``as_order``, an order) for a sale made on account; returns its
+        DocumentNumber. ``reference`` (e.g. ``Kvitto 881 [dk:…]``) goes into ExternalInvoiceReference1
+        so the document can be found again. Never repeated by the client (see :meth:`create_voucher`)."""
+        kind = "Order" if as_order else "Invoice"
+        body = invoice_body(sale, customer_number, mapping, on_date, reference, tip_on_invoice, as_order)
+        path = "/3/orders" if as_order else "/3/invoices"
+        document = self.post(path, {kind: body})[kind]
+        return str(document["DocumentNumber"])
+
+    # -- the one request path ------------------------------------------------------------------------
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """GET with retries on 429, 5xx and network errors (a GET is harmless to repeat)."""
+        for attempt in range(self.get_attempts):
+            try:
+                return self._authorized("GET", path, params, None)
+            except OutcomeUnknown:
+                raise
+            except RetryLater as exc:
+                if attempt + 1 >= self.get_attempts:
+                    raise
+                pause = exc.retry_after if exc.retry_after is not None else GET_BACKOFF[min(attempt, 1)]
+                log.info("GET %s: %s; again in %.1f s", path, exc.message, pause)
+                self._sleep(pause)
+        raise AssertionError("unreachable")
+
+    def post(
+        self, path: str, body: Mapping[str, Any], params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """POST once. A 401 is answered by one token refresh and one resend (Fortnox did nothing)."""
+        return self._authorized("POST", path, params, encode_json(body))
+
+    def get_all(
+        self, path: str, key: str, params: Mapping[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a paginated list (MetaInformation; lists without it are one page)."""
+        page = 1
+        while True:
+            answer = self.get(path, {**(params or {}), "limit": PAGE_LIMIT, "page": page})
+            yield from answer.get(key) or []
+            meta = answer.get("MetaInformation") or {}
+            if page >= int(meta.get("@TotalPages") or 0):
+                return
+            page += 1
+
+    def _authorized(
+        self, method: str, path: str, params: Mapping[str, Any] | None, content: bytes | None
+    ) -> dict[str, Any]:
+        tokens = self.tokens.load()
+        if tokens.access_expired(self._now()):
+            tokens = self._refresh(tokens)
+        try:
+            return self._send(method, path, params, content, tokens)
+        except Unauthorized:
+            tokens = self._refresh(tokens)
+        try:
+            return self._send(method, path, params, content, tokens)
+        except Unauthorized as exc:
+            raise Reconnect(f"Fortnox refuses a fresh access token: {exc}", RECONNECT_FIX) from exc
+
+    def _refresh(self, stale: TokenSet) -> TokenSet:
+        return self.tokens.refresh(stale, self.oauth.refresh)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        content: bytes | None,
+        tokens: TokenSet,
+    ) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {tokens.access_token}", "Accept": "application/json"}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        with self.limiter.slot():
+            try:
+                response = self.http.request(
+                    method, self.api_url + path, params=dict(params or {}), content=content, headers=headers
+                )
+            except httpx.TransportError as exc:
+                raise translate_transport_error(exc, method) from exc
+        raise_for_response(response)
+        if not response.content:
+            return {}
+        try:
+            return json.loads(response.content, parse_float=Decimal)
+        except ValueError as exc:
+            if method == "GET":
+                raise RetryLater(f"Fortnox {method} {path} answered non-JSON: {response.text[:200]}") from exc
+            raise OutcomeUnknown(f"Fortnox {method} {path} answered non-JSON: {response.text[:200]}") from exc
+
+    @staticmethod
+    def _posted(item: Mapping[str, Any]) -> PostedVoucher:
+        return PostedVoucher(
+            series=str(item["VoucherSeries"]),
+            number=int(item["VoucherNumber"]),
+            year=int(item["Year"]),
+            transaction_date=_date(item.get("TransactionDate")),
+            description=item.get("Description") or "",
+        )
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def voucher_body(voucher: Voucher, series: str | None = None) -> dict[str, Any]:
+    """The POST /3/vouchers body of a core voucher: Description with the marker, one row per row with
+    TransactionInformation (at most 100 characters) and the row's cost center and project."""
+    chosen = series or voucher.series
+    if not chosen:
+        raise FixData(
+            "no voucher series is chosen for the store",
+            "choose a manual voucher series (e.g. K or F) in the integration settings",
+        )
+    rows = []
+    for row in voucher.rows:
+        item: dict[str, Any] = {"Account": row.account, "Debit": row.debit, "Credit": row.credit}
+        if row.text:
+            item["TransactionInformation"] = row.text[:ROW_TEXT_MAX]
+        if row.cost_center:
+            item["CostCenter"] = row.cost_center
+        if row.project:
+            item["Project"] = row.project
+        rows.append(item)
+    return {
+        "Voucher": {
+            "Description": voucher.description,
+            "TransactionDate": voucher.transaction_date.isoformat(),
+            "VoucherSeries": chosen,
+            "VoucherRows": rows,
+        }
+    }
+
+
+def invoice_body(
+    sale: InvoiceSale,
+    customer_number: str,
+    mapping: AccountMapping,
+    on_date: date,
+    reference: str,
+    tip_on_invoice: bool,
+    as_order: bool,
+) -> dict[str, Any]:
+    """The Invoice (or Order) object for a sale on account: one row per line at its net price and VAT
+    rate on the mapped revenue account, and a VAT-free tip row on the tips account when allowed."""
+    rows: list[dict[str, Any]] = []
+    problems = []
+    quantity_field = "OrderedQuantity" if as_order else "DeliveredQuantity"
+    for index, line in enumerate(sale.lines):
+        account = mapping.revenue_account(line.product_group, line.vat_rate)
+        if account is None:
+            problems.append(f"lines[{index}]: product group {line.product_group!r} at {line.vat_rate} %")
+            continue
+        quantity, price = line.quantity, line.net / line.quantity if line.quantity else line.net
+        if price != price.quantize(Decimal("0.01")):
+            quantity, price = Decimal(1), line.net
+        row = {
+            "AccountNumber": account,
+            "Description": (line.description or line.product_group)[:50],
+            quantity_field: format(quantity.normalize(), "f"),
+            "Price": price.quantize(Decimal("0.01")),
+            "VAT": int(line.vat_rate),
+        }
+        if as_order:
+            row["DeliveredQuantity"] = row[quantity_field]
+        rows.append(_with_dimensions(row, mapping, account))
+    if sale.tip:
+        if not tip_on_invoice:
+            raise FixData(
+                f"receipt {sale.receipt_number}: a tip of {sale.tip} was paid on invoice, but tips on "
+                "invoices are turned off",
+                "turn on 'allow tip on invoice' in the sync options, or correct the receipt on the register",
+            )
+        if mapping.tips is None:
+            problems.append("tips: no tips account is mapped")
+        else:
+            tip_row = {
+                "AccountNumber": mapping.tips,
+                "Description": "Dricks",
+                quantity_field: "1",
+                "Price": sale.tip,
+                "VAT": 0,
+            }
+            if as_order:
+                tip_row["DeliveredQuantity"] = "1"
+            rows.append(_with_dimensions(tip_row, mapping, mapping.tips))
+    if problems:
+        raise FixData(
+            f"receipt {sale.receipt_number} cannot be invoiced: no account for " + "; ".join(problems),
+            "map these in the account mapping",
+        )
+    document: dict[str, Any] = {
+        "CustomerNumber": customer_number,
+        "ExternalInvoiceReference1": reference[:80],
+        "YourOrderNumber": sale.receipt_number[:75],
+        "VATIncluded": False,
+        ("OrderDate" if as_order else "InvoiceDate"): on_date.isoformat(),
+        ("OrderRows" if as_order else "InvoiceRows"): rows,
+    }
+    return document
+
+
+def _with_dimensions(row: dict[str, Any], mapping: AccountMapping, account: int) -> dict[str, Any]:
+    if mapping.cost_center and mapping.cost_center_rule(account) != "NOTALLOWED":
+        row["CostCenter"] = mapping.cost_center
+    if mapping.project and mapping.project_rule(account) != "NOTALLOWED":
+        row["Project"] = mapping.project
+    return row
