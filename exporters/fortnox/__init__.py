@@ -8,7 +8,7 @@ The client's public names are importable from here; they load on first use, so `
 - ``crypto``: :class:`TokenCipher` (tokens at rest, key rotation)
 - ``limiter``: :class:`SlidingWindowLimiter`, :class:`LimiterRegistry` (25 requests / 5 s per connection)
 - ``client``: :class:`FortnoxClient` (vouchers, reconcile by marker, customers, invoices, orders)
-- ``preflight``: :func:`run_preflight` and :class:`CheckResult`
+- ``preflight``: :func:`run_preflight` (results are :class:`exporters.providers.CheckResult`)
 - ``errors``: Fortnox's answers into the shared error tree (exporters.core.errors)
 """
 
@@ -30,13 +30,8 @@ _EXPORTS = {
     "SlidingWindowLimiter": "limiter",
     "LimiterRegistry": "limiter",
     "FortnoxClient": "client",
-    "PostedVoucher": "client",
     "FinancialYear": "client",
-    "Account": "client",
-    "VoucherSeries": "client",
-    "CostCenter": "client",
     "run_preflight": "preflight",
-    "CheckResult": "preflight",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -32,6 +32,7 @@ from exporters.fortnox.errors import Unauthorized, raise_for_response, translate
 from exporters.fortnox.limiter import SlidingWindowLimiter
 from exporters.fortnox.oauth import FortnoxOAuth
 from exporters.fortnox.tokens import RECONNECT_FIX, TokenSet, TokenStore, utc_now
+from exporters.providers import ChartAccount, NamedCode, PostedVoucher
 
 log = logging.getLogger(__name__)
 
@@ -49,41 +50,6 @@ class FinancialYear:
 
     def covers(self, on_date: date) -> bool:
         return self.from_date <= on_date <= self.to_date
-
-
-@dataclass(frozen=True)
-class Account:
-    number: int
-    description: str
-    active: bool
-    cost_center_settings: str = "ALLOWED"
-    project_settings: str = "ALLOWED"
-
-
-@dataclass(frozen=True)
-class VoucherSeries:
-    code: str
-    description: str
-    manual: bool
-    year: int | None = None
-
-
-@dataclass(frozen=True)
-class CostCenter:
-    code: str
-    description: str
-    active: bool
-
-
-@dataclass(frozen=True)
-class PostedVoucher:
-    """A voucher as Fortnox keeps it: unique by (series, number, financial year id)."""
-
-    series: str
-    number: int
-    year: int
-    transaction_date: date | None = None
-    description: str = ""
 
 
 def encode_json(value: Any) -> bytes:
@@ -160,35 +126,34 @@ class FortnoxClient:
                 return year
         return None
 
-    def accounts(self, financial_year: int) -> list[Account]:
-        """The chart of accounts of a financial year (every page)."""
+    def accounts(self, financial_year: int) -> list[ChartAccount]:
+        """The chart of accounts of a financial year (every page), with each account's cost-center and
+        project rule (ALLOWED, MANDATORY, NOTALLOWED)."""
         return [
-            Account(
+            ChartAccount(
                 number=int(item["Number"]),
                 description=item.get("Description") or "",
                 active=bool(item.get("Active", True)),
-                cost_center_settings=item.get("CostCenterSettings") or "ALLOWED",
-                project_settings=item.get("ProjectSettings") or "ALLOWED",
+                cost_center_rule=item.get("CostCenterSettings") or "ALLOWED",
+                project_rule=item.get("ProjectSettings") or "ALLOWED",
             )
             for item in self.get_all("/3/accounts", "Accounts", {"financialyear": financial_year})
         ]
 
-    def voucher_series(self, financial_year: int) -> list[VoucherSeries]:
+    def voucher_series(self, financial_year: int) -> list[NamedCode]:
+        """The voucher series of a financial year (series are per year), with their Manual flag."""
         return [
-            VoucherSeries(
-                code=item["Code"],
-                description=item.get("Description") or "",
-                manual=bool(item.get("Manual")),
-                year=item.get("Year"),
+            NamedCode(
+                code=item["Code"], description=item.get("Description") or "", manual=bool(item.get("Manual"))
             )
             for item in self.get_all(
                 "/3/voucherseries", "VoucherSeriesCollection", {"financialyear": financial_year}
             )
         ]
 
-    def cost_centers(self) -> list[CostCenter]:
+    def cost_centers(self) -> list[NamedCode]:
         return [
-            CostCenter(
+            NamedCode(
                 code=item["Code"],
                 description=item.get("Description") or "",
                 active=bool(item.get("Active", True)),
@@ -384,12 +349,21 @@ class FortnoxClient:
 
     @staticmethod
     def _posted(item: Mapping[str, Any]) -> PostedVoucher:
+        """A voucher of Fortnox's answer; ``year`` is Fortnox's financial year Id, ``ref`` e.g. "K 12"."""
+        series, number = str(item["VoucherSeries"]), int(item["VoucherNumber"])
+        rows = tuple(
+            (int(row["Account"]), Decimal(row.get("Debit") or 0), Decimal(row.get("Credit") or 0))
+            for row in item.get("VoucherRows") or ()
+            if not row.get("Removed")
+        )
         return PostedVoucher(
-            series=str(item["VoucherSeries"]),
-            number=int(item["VoucherNumber"]),
-            year=int(item["Year"]),
-            transaction_date=_date(item.get("TransactionDate")),
+            ref=f"{series} {number}",
+            transaction_date=date.fromisoformat(item["TransactionDate"]),
             description=item.get("Description") or "",
+            series=series,
+            number=number,
+            year=int(item["Year"]),
+            rows=rows,
         )
 
 

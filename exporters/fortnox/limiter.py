@@ -54,7 +54,7 @@ class SlidingWindowLimiter:
         while True:
             with self._cond:
                 now = self._clock()
-                while self._finished and self._finished[0] <= now - self.window:
+                while self._finished and self._finished[0] + self.window <= now:
                     self._finished.popleft()
                 if len(self._finished) + self._in_flight < self.requests:
                     self._in_flight += 1

@@ -1,6 +1,6 @@
 """Preflight: everything that would make Fortnox refuse a day's voucher, checked before posting it.
 
-Each check (DESIGN.md section 5) gives a :class:`CheckResult`: its name, pass or fail, the evidence
+Each check (DESIGN.md section 5) gives a :class:`~exporters.providers.CheckResult`: its name, ``ok``, the evidence
 found in Fortnox, and the fix in words a store manager understands. One failing check does not stop
 the others; a check that cannot run (no connection, no financial year) fails and says why.
 """
@@ -8,14 +8,14 @@ the others; a check that cannot run (no connection, no financial year) fails and
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from exporters.core.errors import DagskassaError
 from exporters.core.mapping import MANDATORY, NOTALLOWED, AccountMapping
-from exporters.fortnox.client import Account, FinancialYear, FortnoxClient
+from exporters.fortnox.client import FinancialYear, FortnoxClient
 from exporters.fortnox.oauth import scopes_needed
 from exporters.fortnox.tokens import RECONNECT_FIX, utc_now
+from exporters.providers import ChartAccount, CheckResult
 
 #: A refresh token this old is about to die (Fortnox: 45 days); the scheduler should have refreshed it.
 REFRESH_TOKEN_WARN_DAYS = 40
@@ -38,17 +38,6 @@ CHECKS = (
     COST_CENTER,
     LOCKED_PERIOD,
 )
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    name: str
-    passed: bool
-    evidence: str
-    fix: str = ""
-
-    def to_dict(self) -> dict[str, object]:
-        return {"name": self.name, "passed": self.passed, "evidence": self.evidence, "fix": self.fix}
 
 
 def _ok(name: str, evidence: str) -> CheckResult:
@@ -102,7 +91,7 @@ class _Context:
         self.now = now
         self._year: FinancialYear | None = None
         self._year_read = False
-        self._accounts: dict[int, Account] | None = None
+        self._accounts: dict[int, ChartAccount] | None = None
 
     def year(self) -> FinancialYear | None:
         if not self._year_read:
@@ -110,7 +99,7 @@ class _Context:
             self._year_read = True
         return self._year
 
-    def accounts(self) -> dict[int, Account] | None:
+    def accounts(self) -> dict[int, ChartAccount] | None:
         year = self.year()
         if year is None:
             return None
@@ -226,8 +215,8 @@ class _Context:
         if accounts is None:
             return self._no_year(COST_CENTER_SETTINGS)
         wanted = sorted(number for number in self.mapping.accounts() if number in accounts)
-        needs = [n for n in wanted if accounts[n].cost_center_settings == MANDATORY]
-        refuses = [n for n in wanted if accounts[n].cost_center_settings == NOTALLOWED]
+        needs = [n for n in wanted if accounts[n].cost_center_rule == MANDATORY]
+        refuses = [n for n in wanted if accounts[n].cost_center_rule == NOTALLOWED]
         if needs and not self.cost_center:
             return _fail(
                 COST_CENTER_SETTINGS,
