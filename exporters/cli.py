@@ -66,7 +66,12 @@ def preview_command(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     if args.format == "json":
         data = voucher.to_dict()
-        output = {key: data[key] for key in ("description", "transaction_date", "rows")}
+        row_keys = ("account", "debit", "credit", "cost_center", "project", "text")
+        output = {
+            "description": data["description"],
+            "transaction_date": data["transaction_date"],
+            "rows": [{key: row[key] for key in row_keys} for row in data["rows"]],
+        }
         print(json.dumps(output, ensure_ascii=False, indent=2))
     else:
         print(voucher_table(voucher))

@@ -73,6 +73,7 @@ class VoucherRow:
             "cost_center": self.cost_center,
             "project": self.project,
             "text": self.text,
+            "part": self.part,
         }
 
 
@@ -96,6 +97,28 @@ class Voucher:
     def is_empty(self) -> bool:
         """A day with nothing to book (no sales, no payments): no voucher is posted for it."""
         return not self.rows
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Voucher:
+        """The inverse of :meth:`to_dict` (a voucher kept as JSON, e.g. to reverse it later)."""
+        return cls(
+            transaction_date=date.fromisoformat(data["transaction_date"]),
+            description=data["description"],
+            marker=data["marker"],
+            series=data.get("series"),
+            rows=tuple(
+                VoucherRow(
+                    account=int(row["account"]),
+                    debit=Decimal(row["debit"]),
+                    credit=Decimal(row["credit"]),
+                    text=row.get("text", ""),
+                    cost_center=row.get("cost_center"),
+                    project=row.get("project"),
+                    part=row.get("part", ""),
+                )
+                for row in data["rows"]
+            ),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

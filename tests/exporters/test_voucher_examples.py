@@ -255,3 +255,10 @@ def test_returns_larger_than_sales_of_a_group_turn_its_rows_into_debits():
         (2611, "50.00", "0.00"),
         (2621, "0.00", "120.00"),
     ]
+
+
+def test_a_voucher_survives_its_json_form():
+    from exporters.core import Voucher
+
+    voucher = build_voucher(parse_z_report(restaurant_day()), mapping(cash_difference=6990))
+    assert Voucher.from_dict(voucher.to_dict()) == voucher
