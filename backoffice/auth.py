@@ -1,0 +1,118 @@
+"""Sign-in: passwords hashed with scrypt (werkzeug), a signed session cookie holding the user id, and
+``login_required`` for every page. Users are made with ``dagskassa users create`` or by an agency admin."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Flask, flash, g, redirect, render_template, request, session, url_for
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from backoffice import audit
+from backoffice.app import db
+from backoffice.i18n import _
+from backoffice.models import AGENCY_ADMIN, ROLES, Agency, Store, User, UserStore, utcnow
+
+bp = Blueprint("auth", __name__)
+MIN_PASSWORD = 10
+#: Checked when the e-mail is unknown, so a wrong e-mail takes as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not a password", method="scrypt")
+
+
+class UserError(ValueError):
+    """A user cannot be made as asked; the message says why."""
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def create_user(
+    session: Session,
+    email: str,
+    password: str,
+    role: str,
+    agency: Agency,
+    stores: list[Store] = (),  # type: ignore[assignment]
+    name: str = "",
+) -> User:
+    email = email.strip().lower()
+    if "@" not in email:
+        raise UserError(f"{email!r} is not an e-mail address")
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
+    if role not in ROLES:
+        raise UserError(f"{role!r} is not a role (use {', '.join(ROLES)})")
+    if session.scalar(select(func.count()).select_from(User).where(User.email == email)):
+        raise UserError(f"{email} already has an account")
+    user = User(agency_id=agency.id, email=email, name=name, password_hash=hash_password(password), role=role)
+    session.add(user)
+    session.flush()
+    for store in stores:
+        session.add(UserStore(user_id=user.id, store_id=store.id))
+    audit.record(session, None, "user.created", None, email, role=role, agency_id=agency.id)
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    user = session.scalars(select(User).where(User.email == email.strip().lower())).one_or_none()
+    if user is None or not user.active:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+def current_user() -> User | None:
+    return g.get("user")
+
+
+def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if g.get("user") is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _load_user() -> None:
+    user_id = session.get("uid")
+    g.user = db().get(User, user_id) if user_id is not None else None
+    if g.user is not None and not g.user.active:
+        g.user = None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    if request.method == "POST":
+        user = authenticate(db(), request.form.get("email", ""), request.form.get("password", ""))
+        if user is None:
+            flash(_("Wrong e-mail or password."), "error")
+            return render_template("login.html", email=request.form.get("email", "")), 401
+        session.clear()
+        session["uid"] = user.id
+        user.last_login_at = utcnow()
+        audit.record(db(), user, "user.signed_in")
+        db().commit()
+        target = request.args.get("next", "")
+        # Only a path on this site: never an open redirect.
+        if not target.startswith("/") or target.startswith("//"):
+            target = url_for("agency.overview") if user.role == AGENCY_ADMIN else url_for("stores.index")
+        return redirect(target)
+    return render_template("login.html", email="")
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_load_user)
+    app.register_blueprint(bp)

@@ -1,0 +1,191 @@
+"""Swedish and English. The texts are written in English in the code and templates; ``SV`` holds their
+Swedish, which is the default language. A missing translation shows the English text (and a test lists
+every template text that has none)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask, g, redirect, request, session, url_for
+
+from exporters.core.money import format_sek
+
+LANGUAGES = ("sv", "en")
+
+SV: dict[str, str] = {
+    # layout and sign-in
+    "Sign in": "Logga in",
+    "Sign out": "Logga ut",
+    "E-mail": "E-post",
+    "Password": "Lösenord",
+    "Wrong e-mail or password.": "Fel e-post eller lösenord.",
+    "Stores": "Butiker",
+    "Agency overview": "Byråöversikt",
+    "Save": "Spara",
+    "Saved.": "Sparat.",
+    "Back": "Tillbaka",
+    "Page not found": "Sidan finns inte",
+    "There is nothing here, or you do not have access to it.": "Här finns inget, eller så har du inte behörighet.",
+    "The form expired or was sent from elsewhere. Reload the page and try again.": "Formuläret har gått ut eller skickades från en annan sida. Ladda om sidan och försök igen.",
+    # store pages
+    "Overview": "Översikt",
+    "Integration settings": "Integrationsinställningar",
+    "Account mapping": "Kontering",
+    "Exports": "Exporter",
+    "Preflight": "Förhandskontroll",
+    "Registers": "Kassor",
+    "Audit log": "Händelselogg",
+    "Store": "Butik",
+    "Organisation number": "Organisationsnummer",
+    "Fortnox connection": "Fortnox-koppling",
+    "Connected": "Ansluten",
+    "Not connected": "Inte ansluten",
+    "Reconnect needed": "Behöver anslutas igen",
+    "Tokens expire soon": "Behörigheten går snart ut",
+    "Connect Fortnox": "Anslut Fortnox",
+    "Reconnect Fortnox": "Anslut Fortnox igen",
+    "Disconnect Fortnox": "Koppla från Fortnox",
+    "Fortnox was connected.": "Fortnox är anslutet.",
+    "Fortnox was disconnected.": "Fortnox är frånkopplat.",
+    "Fortnox data imported.": "Data från Fortnox är hämtad.",
+    "Import from Fortnox": "Hämta från Fortnox",
+    "Company": "Företag",
+    "Last days": "Senaste dagarna",
+    "Alerts": "Larm",
+    "No alerts.": "Inga larm.",
+    "Date": "Datum",
+    "Register": "Kassa",
+    "Sales": "Försäljning",
+    "State": "Status",
+    "Error": "Fel",
+    "Fix": "Åtgärd",
+    "No Z-reports yet.": "Inga Z-rapporter än.",
+    "No Z-report yesterday": "Ingen Z-rapport i går",
+    # settings
+    "Sync sales": "Synka försäljning",
+    "Post each Z-report as a voucher.": "Bokför varje Z-rapport som en verifikation.",
+    "Invoice": "Faktura",
+    "Sales paid on invoice become Fortnox invoices.": "Försäljning på faktura blir fakturor i Fortnox.",
+    "Allow tip on invoice": "Tillåt dricks på faktura",
+    "Use order instead of invoice": "Använd order i stället för faktura",
+    "Voucher series": "Verifikationsserie",
+    "Cost center": "Kostnadsställe",
+    "Project": "Projekt",
+    "Posting time": "Bokföringstid",
+    "none": "inget",
+    "Connect Fortnox to pick from its data.": "Anslut Fortnox för att välja bland dess data.",
+    # mapping
+    "What is booked": "Vad som bokförs",
+    "Account": "Konto",
+    "Source": "Källa",
+    "needs mapping": "behöver konteras",
+    "BAS default": "BAS-förslag",
+    "chosen": "vald",
+    "seen in Z-reports": "finns i Z-rapporter",
+    "Payment method": "Betalsätt",
+    "Product group": "Varugrupp",
+    "Revenue per VAT rate": "Intäkt per momssats",
+    "Output VAT": "Utgående moms",
+    "Tips": "Dricks",
+    "Rounding": "Öresavrundning",
+    "Cash difference": "Kassadifferens",
+    "Add a product group": "Lägg till varugrupp",
+    "VAT rate": "Momssats",
+    "payment_methods": "Betalsätt",
+    "product_groups": "Varugrupp",
+    "revenue_by_vat_rate": "Intäkt per momssats",
+    "output_vat": "Utgående moms",
+    "tips": "Dricks",
+    "rounding": "Öresavrundning",
+    "cash_difference": "Kassadifferens",
+    # exports
+    "Voucher preview": "Förhandsgranskning av verifikation",
+    "Debit": "Debet",
+    "Credit": "Kredit",
+    "Text": "Text",
+    "Total": "Summa",
+    "Send now": "Skicka nu",
+    "Re-send": "Skicka igen",
+    "Mark as already booked": "Markera som redan bokförd",
+    "Post all missing days since": "Bokför alla saknade dagar sedan",
+    "Post": "Bokför",
+    "Refused reports": "Avvisade rapporter",
+    "Reason": "Orsak",
+    "Received": "Mottagen",
+    "received": "mottagen",
+    "ready": "redo",
+    "posting": "bokförs",
+    "posted": "bokförd",
+    "retry_wait": "väntar på nytt försök",
+    "uncertain": "osäker",
+    "rejected": "avvisad",
+    "needs_attention": "behöver åtgärd",
+    "held_duplicate": "stoppad dubblett",
+    "Queued for posting.": "Köad för bokföring.",
+    "Marked as booked.": "Markerad som bokförd.",
+    "days queued.": "dagar köade.",
+    "Z-report": "Z-rapport",
+    # preflight and agency
+    "Check now": "Kontrollera nu",
+    "Check all now": "Kontrollera alla nu",
+    "Checked": "Kontrollerad",
+    "Check": "Kontroll",
+    "Evidence": "Underlag",
+    "OK": "OK",
+    "Failed": "Fel",
+    "Not checked yet.": "Inte kontrollerad än.",
+    "Last export": "Senaste export",
+    "Filter": "Filtrera",
+    "All": "Alla",
+    "Problems only": "Bara problem",
+    "stores": "butiker",
+    # registers
+    "Enroll a register": "Registrera en kassa",
+    "New enrollment code": "Ny registreringskod",
+    "Give this code to the register's bridge. It works once, for 24 hours:": "Ge den här koden till kassans brygga. Den fungerar en gång, i 24 timmar:",
+    "Last contact": "Senaste kontakt",
+    "Control unit": "Kontrollenhet",
+    "Revoke": "Återkalla",
+    "Revoked": "Återkallad",
+    "Active": "Aktiv",
+    "No registers yet.": "Inga kassor än.",
+    "When": "När",
+    "Who": "Vem",
+    "What": "Vad",
+}
+
+
+def _(text: str, **values: Any) -> str:
+    """``text`` in the current language, with ``{name}`` placeholders filled in."""
+    if g.get("lang", "sv") == "sv":
+        text = SV.get(text, text)
+    return text.format(**values) if values else text
+
+
+def sek(amount: Decimal | None) -> str:
+    """Amounts as a Swedish reader writes them, in both languages: ``1 234,50 kr``."""
+    return "" if amount is None else format_sek(amount)
+
+
+def when(moment: datetime | None) -> str:
+    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M")
+
+
+def init_app(app: Flask, default_language: str) -> None:
+    def choose_language() -> None:
+        user = g.get("user")
+        chosen = session.get("lang") or (user.language if user is not None else None)
+        g.lang = chosen if chosen in LANGUAGES else default_language
+
+    def switch_language(code: str) -> Any:
+        if code in LANGUAGES:
+            session["lang"] = code
+        target = request.referrer or ""
+        return redirect(target if target.startswith(request.host_url) else url_for("auth.login"))
+
+    app.before_request(choose_language)
+    app.add_url_rule("/language/<code>", "language", switch_language)
+    app.jinja_env.globals.update(_=_, languages=LANGUAGES)
+    app.jinja_env.filters.update(sek=sek, when=when)

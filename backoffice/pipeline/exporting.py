@@ -1,0 +1,217 @@
+"""One export attempt: from a due export row to a voucher in the accounting system, exactly once.
+
+The rule that makes it exactly once: a send is preceded by a committed ``posting`` state and an attempt
+count, and any attempt after the first looks for the voucher by its origin marker before sending again.
+So whatever dies where (this process, the network, the accounting system), the next attempt either finds
+the voucher and adopts it, or knows it was never stored and sends it. The first attempt instead looks at
+every voucher of that date (the SIE double-import guard, DESIGN.md section 7 layer 2): our marker is
+adopted, the same payment totals without it hold the export for the manager.
+
+Sales on invoice become invoices (or orders) first, each with its own marker and the same rule.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from backoffice.models import Export, Store
+from backoffice.pipeline import states
+from backoffice.services.exports import build_options, load_z_report
+from backoffice.services.mapping import settings_of, store_mapping
+from exporters.core.errors import (
+    DagskassaError,
+    FixData,
+    OutcomeUnknown,
+    Reconnect,
+    Rejected,
+    RetryLater,
+)
+from exporters.core.voucher import PAYMENT, BuildOptions, Voucher, build_voucher, reverse_voucher
+from exporters.core.zreport import ZReport
+from exporters.providers import AccountingSession, PostedVoucher
+
+log = logging.getLogger(__name__)
+
+#: An unanswered send is reconciled soon: the voucher is either there by then or it never will be.
+UNCERTAIN_DELAY = timedelta(seconds=20)
+
+
+@dataclass
+class ExportRuntime:
+    """What an attempt needs from outside, injected by the worker (and by tests)."""
+
+    #: Opens the store's accounting session; raises Reconnect when the connection is dead.
+    open_session: Callable[[Session, Store], AccountingSession]
+    now: Callable[[], datetime]
+    rng: random.Random = field(default_factory=random.Random)
+    #: Hold a day whose payment totals are already booked on that date (layer 2 of the SIE guard).
+    duplicate_guard: bool = True
+    #: Called when the connection must be reconnected, with the store and the reason.
+    on_reconnect: Callable[[Session, Store, str], None] | None = None
+
+
+def duplicate_evidence(voucher: Voucher, booked: list[PostedVoucher]) -> list[dict[str, str]]:
+    """The vouchers of the same date that book the same payments without carrying our marker.
+
+    Our payment rows are (account, debit) pairs; a voucher that has every one of them, e.g. one imported
+    from the register's own SIE export, books the same day again.
+    """
+    ours = sorted((row.account, row.debit) for row in voucher.rows if row.part == PAYMENT and row.debit)
+    if not ours:
+        return []
+    found = []
+    for other in booked:
+        if "[dk:" in other.description:
+            continue
+        theirs = [(account, debit) for account, debit, _credit in other.rows if debit]
+        if all(pair in theirs for pair in ours):
+            total = sum((debit for _account, debit in ours), Decimal("0.00"))
+            found.append(
+                {
+                    "voucher": other.ref,
+                    "description": other.description,
+                    "reason": f"same payments ({', '.join(f'{a} {d}' for a, d in ours)}; {total}) on that date",
+                }
+            )
+    return found
+
+
+def attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, worker: str) -> str:
+    """Make one attempt at ``export_id`` and return the state it ends in."""
+    with sessions() as db:
+        export = db.get(Export, export_id, with_for_update=True)
+        if export is None:
+            return "gone"
+        now = runtime.now()
+        stale_posting = export.state == states.POSTING
+        if export.state not in states.DUE_STATES and not stale_posting:
+            return export.state
+        store = export.store
+        sync = settings_of(db, store)
+        try:
+            z_report = load_z_report(export.z_report)
+            mapping = store_mapping(db, store, sync)
+            options = build_options(sync)
+            voucher = build_voucher(
+                z_report, mapping, BuildOptions(options.invoicing, sync.voucher_series, export.revision)
+            )
+        except FixData as exc:
+            states.move(db, export, states.NEEDS_ATTENTION, now=now, message=str(exc), fix=exc.fix)
+            db.commit()
+            return export.state
+        if stale_posting:
+            # A worker died mid-send: the voucher may be there. Treat it as unanswered.
+            states.move(db, export, states.UNCERTAIN, now=now, message="the worker stopped while sending")
+        try:
+            account = runtime.open_session(db, store)
+            plan = _plan(export, voucher, z_report, sync)
+            if export.attempts == 0 and not export.revision and runtime.duplicate_guard:
+                booked = account.vouchers_on(voucher.transaction_date)
+                mine = [v for v in booked if f"[{voucher.marker}]" in v.description]
+                if mine:
+                    return _posted(db, export, now, mine[0], adopted=True)
+                evidence = duplicate_evidence(voucher, booked)
+                if evidence:
+                    states.move(
+                        db,
+                        export,
+                        states.HELD_DUPLICATE,
+                        now=now,
+                        message="the same sales seem to be booked already on this date",
+                        fix="check the voucher named in the evidence; post anyway, or mark the day as booked",
+                        evidence=evidence,
+                    )
+                    export.evidence = evidence
+                    db.commit()
+                    return export.state
+            export.attempts += 1
+            states.move(db, export, states.POSTING, now=now, attempt=export.attempts)
+            export.claimed_by, export.claimed_at = worker, now
+            db.commit()
+            posted = _send(account, export, plan, sync)
+        except OutcomeUnknown as exc:
+            states.move(
+                db, export, states.UNCERTAIN, now=now, message=str(exc), next_attempt_at=now + UNCERTAIN_DELAY
+            )
+        except RetryLater as exc:
+            delay = states.retry_delay(export.attempts, exc.retry_after, runtime.rng)
+            states.move(db, export, states.RETRY_WAIT, now=now, message=str(exc), next_attempt_at=now + delay)
+        except Rejected as exc:
+            states.move(
+                db, export, states.REJECTED, now=now, message=exc.message, fix=exc.fix, code=_code(exc.code)
+            )
+        except Reconnect as exc:
+            if runtime.on_reconnect:
+                runtime.on_reconnect(db, store, exc.message)
+            states.move(db, export, states.NEEDS_ATTENTION, now=now, message=exc.message, fix=exc.fix)
+        except DagskassaError as exc:
+            states.move(db, export, states.NEEDS_ATTENTION, now=now, message=exc.message, fix=exc.fix)
+        else:
+            return _posted(db, export, now, posted)
+        db.commit()
+        return export.state
+
+
+def _code(code: object) -> str | None:
+    return None if code is None else str(code)
+
+
+def _posted(
+    db: Session, export: Export, now: datetime, posted: PostedVoucher | None, adopted: bool = False
+) -> str:
+    export.external_ref = posted.ref if posted else "nothing to book"
+    states.move(db, export, states.POSTED, now=now, ref=export.external_ref, adopted=adopted)
+    db.commit()
+    return export.state
+
+
+@dataclass
+class _Plan:
+    voucher: Voucher
+    reversal: Voucher | None
+    invoices: list[tuple[str, object]]
+
+
+def _plan(export: Export, voucher: Voucher, z_report: ZReport, sync) -> _Plan:
+    invoices: list[tuple[str, object]] = []
+    if sync.invoicing and not export.revision:
+        for index, sale in enumerate(z_report.invoice_sales, start=1):
+            if sale.tip and not sync.allow_tip_on_invoice:
+                raise FixData(
+                    f"invoice sale {sale.receipt_number} has a tip of {sale.tip} and tips on invoices are off",
+                    "turn on 'Allow tip on invoice' in the integration settings, or turn invoicing off",
+                )
+            invoices.append((f"{voucher.marker}.f{index}", sale))
+    reversal = None
+    if export.revision and export.reverses_json:
+        reversal = reverse_voucher(Voucher.from_dict(export.reverses_json), z_report)
+    return _Plan(voucher, reversal, invoices)
+
+
+def _send(account: AccountingSession, export: Export, plan: _Plan, sync) -> PostedVoucher | None:
+    """Every side effect of the export, each skipped when its marker is already there."""
+    # attempts was counted before this send: above one, an earlier send may have gone through.
+    retrying = export.attempts > 1
+    for marker, sale in plan.invoices:
+        if retrying and account.find_invoice(marker, export.business_date):
+            continue
+        account.post_invoice(
+            sale, marker, as_order=sync.use_order_instead_of_invoice, allow_tip=sync.allow_tip_on_invoice
+        )
+    steps = [v for v in (plan.reversal, plan.voucher) if v is not None and not v.is_empty]
+    posted = None
+    for voucher in steps:
+        found = (
+            account.find_voucher(voucher.marker, voucher.transaction_date, voucher.series)
+            if retrying
+            else None
+        )
+        posted = found or account.post_voucher(voucher)
+    return posted

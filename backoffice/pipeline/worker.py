@@ -1,0 +1,166 @@
+"""Workers: claim a tenant, post its due exports one after another, let go.
+
+Exports are claimed per tenant (one accounting company), not per row: one tenant's calls must be
+serialised so its rate limit and its single-use refresh token are never raced, while different tenants
+run in parallel, in threads of one process or in any number of processes on any number of machines.
+A claim is a lease row taken with ``SELECT … FOR UPDATE SKIP LOCKED`` (on SQLite the write lock of
+``BEGIN IMMEDIATE`` does the same), so two workers never hold the same tenant; a lease that is not
+renewed expires, and an export its dead holder left in ``posting`` is reconciled by the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import String, and_, cast, func, literal, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from backoffice.models import Export, ExportLease, FortnoxConnection, Store
+from backoffice.pipeline import states
+from backoffice.pipeline.exporting import ExportRuntime, attempt
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+
+
+def tenant_key():
+    """The SQL expression naming an export's tenant: its accounting company, else the store itself."""
+    return func.coalesce(FortnoxConnection.tenant_id, literal("store:") + cast(Store.id, String))
+
+
+def due_condition(now: datetime, lease: timedelta = LEASE):
+    """Exports a worker should take now: due ones, and ``posting`` ones whose worker stopped."""
+    return or_(
+        and_(
+            Export.state.in_(states.DUE_STATES),
+            or_(Export.next_attempt_at.is_(None), Export.next_attempt_at <= now),
+        ),
+        and_(Export.state == states.POSTING, Export.claimed_at < now - lease),
+    )
+
+
+class ExportWorker:
+    """One worker. ``run_once`` is one sweep; ``run`` sweeps until told to stop."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker,
+        runtime: ExportRuntime,
+        name: str,
+        lease: timedelta = LEASE,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.runtime = runtime
+        self.name = name
+        self.lease = lease
+        self.rng = rng or random.Random()
+
+    def due_tenants(self, db: Session, now: datetime) -> list[str]:
+        query = (
+            select(tenant_key())
+            .select_from(Export)
+            .join(Store, Store.id == Export.store_id)
+            .outerjoin(FortnoxConnection, FortnoxConnection.store_id == Store.id)
+            .where(due_condition(now, self.lease))
+            .distinct()
+        )
+        keys = list(db.scalars(query))
+        self.rng.shuffle(keys)
+        return keys
+
+    def claim(self, key: str, now: datetime) -> bool:
+        """Take the lease of ``key`` if nobody holds it (or our own expired). True when we hold it."""
+        with self.sessions() as db:
+            if db.get(ExportLease, key) is None:
+                try:
+                    with db.begin_nested():
+                        db.add(ExportLease(key=key, holder="", expires_at=now - self.lease))
+                except IntegrityError:
+                    pass
+            lease = db.scalars(
+                select(ExportLease)
+                .where(
+                    ExportLease.key == key, or_(ExportLease.expires_at < now, ExportLease.holder == self.name)
+                )
+                .with_for_update(skip_locked=True)
+            ).one_or_none()
+            if lease is None:
+                db.rollback()
+                return False
+            lease.holder, lease.expires_at = self.name, now + self.lease
+            db.commit()
+            return True
+
+    def release(self, key: str) -> None:
+        with self.sessions() as db:
+            lease = db.get(ExportLease, key, with_for_update=True)
+            if lease is not None and lease.holder == self.name:
+                lease.holder, lease.expires_at = "", self.runtime.now() - self.lease
+            db.commit()
+
+    def _due_exports(self, key: str, now: datetime) -> list[int]:
+        with self.sessions() as db:
+            query = (
+                select(Export.id)
+                .join(Store, Store.id == Export.store_id)
+                .outerjoin(FortnoxConnection, FortnoxConnection.store_id == Store.id)
+                .where(tenant_key() == key, due_condition(now, self.lease))
+                .order_by(Export.business_date, Export.id)
+            )
+            return list(db.scalars(query))
+
+    def work_tenant(self, key: str) -> int:
+        """Post the tenant's due exports in date order while holding its lease; return how many were tried.
+
+        Each export is tried at most once per call: one that stays due (an error we did not foresee) waits
+        for the next sweep instead of spinning here.
+        """
+        tried: set[int] = set()
+        while True:
+            ids = [i for i in self._due_exports(key, self.runtime.now()) if i not in tried]
+            if not ids:
+                return len(tried)
+            for export_id in ids:
+                if not self.claim(key, self.runtime.now()):  # renewing; lost means another worker has it
+                    return len(tried)
+                tried.add(export_id)
+                attempt(self.sessions, export_id, self.runtime, self.name)
+
+    def run_once(self) -> int:
+        tried = 0
+        with self.sessions() as db:
+            keys = self.due_tenants(db, self.runtime.now())
+        for key in keys:
+            if self.claim(key, self.runtime.now()):
+                try:
+                    tried += self.work_tenant(key)
+                finally:
+                    self.release(key)
+        return tried
+
+    def run(self, stop: threading.Event, idle_seconds: float = 1.0) -> None:
+        while not stop.is_set():
+            try:
+                tried = self.run_once()
+            except Exception:  # one bad sweep must not end the worker; the next one retries
+                log.exception("export sweep failed")
+                tried = 0
+            if not tried:
+                stop.wait(idle_seconds)
+
+
+def run_workers(workers: Iterable[ExportWorker], stop: threading.Event) -> list[threading.Thread]:
+    """Start each worker in a thread of its own; they stop when ``stop`` is set."""
+    threads = []
+    for worker in workers:
+        thread = threading.Thread(target=worker.run, args=(stop,), name=worker.name, daemon=True)
+        thread.start()
+        threads.append(thread)
+    return threads

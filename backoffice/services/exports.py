@@ -1,0 +1,120 @@
+"""Exports: a Z-report through a channel, its voucher preview, and the manager's actions on it.
+
+The posting itself belongs to the export pipeline; the actions here move the state (and write the
+audit log) so the pipeline picks the export up.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backoffice import audit
+from backoffice.models import Export, Store, SyncSettings, User, ZReportRecord, utcnow
+from backoffice.services.mapping import settings_of, store_mapping
+from exporters.core import BuildOptions, Voucher, ZReport, build_voucher, parse_z_report
+from exporters.core.errors import FixData
+
+FORTNOX = "fortnox"
+RECEIVED, READY, NEEDS_ATTENTION, POSTED = "received", "ready", "needs_attention", "posted"
+#: States from which a person may ask for the day to be sent (again).
+SENDABLE = ("received", "ready", "needs_attention", "rejected", "retry_wait", "held_duplicate")
+
+
+def load_z_report(record: ZReportRecord) -> ZReport:
+    """The stored report, read from the JSON exactly as it was received."""
+    return parse_z_report(json.loads(record.raw_json, parse_float=Decimal))
+
+
+def build_options(settings: SyncSettings) -> BuildOptions:
+    return BuildOptions(invoicing=settings.invoicing, voucher_series=settings.voucher_series)
+
+
+def preview(session: Session, store: Store, record: ZReportRecord) -> tuple[Voucher | None, FixData | None]:
+    """The voucher the day would be posted as now, or the error saying what to fix first."""
+    settings = settings_of(session, store)
+    try:
+        return build_voucher(
+            load_z_report(record), store_mapping(session, store, settings), build_options(settings)
+        ), None
+    except FixData as exc:
+        return None, exc
+
+
+def evaluate(export: Export, voucher_error: FixData | None, sync_sales: bool) -> None:
+    """Set a new or re-checked export to what it waits for: sync turned on, a fix, or nothing."""
+    if voucher_error is not None:
+        export.state = NEEDS_ATTENTION
+        export.error_message = voucher_error.message
+        export.error_fix = voucher_error.fix or "map the keys listed on the Account mapping page"
+    else:
+        export.state = READY if sync_sales else RECEIVED
+        export.error_message = export.error_fix = None
+
+
+def _set_state(session: Session, export: Export, store: Store, user: User, action: str, state: str) -> None:
+    before = export.state
+    export.state = state
+    export.next_attempt_at = utcnow() if state == READY else None
+    audit.record(
+        session,
+        user,
+        action,
+        store,
+        f"Z {export.z_report_id} {export.business_date}",
+        export_id=export.id,
+        before=before,
+        after=state,
+    )
+
+
+def send_now(session: Session, store: Store, user: User, export: Export) -> str | None:
+    """Queue the export for posting at once. Returns why not, or None."""
+    if export.state not in SENDABLE:
+        return f"state {export.state}"
+    _, error = preview(session, store, export.z_report)
+    if error is not None:
+        evaluate(export, error, True)
+        return error.message
+    _set_state(session, export, store, user, "export.send_now", READY)
+    return None
+
+
+def resend(session: Session, store: Store, user: User, export: Export) -> None:
+    """Post the day again (a correction after a mapping change is the pipeline's: reversal + new)."""
+    export.attempts = 0
+    _set_state(session, export, store, user, "export.resend", READY)
+
+
+def mark_booked(session: Session, store: Store, user: User, export: Export) -> None:
+    """The manager says the day is already in the books (e.g. by hand): never post it."""
+    export.external_ref = export.external_ref or "marked by hand"
+    _set_state(session, export, store, user, "export.marked_booked", POSTED)
+
+
+def post_missing_since(session: Session, store: Store, user: User, since: date) -> int:
+    """Queue every day from ``since`` that has not been posted; returns how many."""
+    exports = session.scalars(
+        select(Export).where(
+            Export.store_id == store.id,
+            Export.business_date >= since,
+            Export.state.in_((RECEIVED, NEEDS_ATTENTION, "rejected", "retry_wait")),
+        )
+    ).all()
+    settings = settings_of(session, store)
+    mapping = store_mapping(session, store, settings)
+    count = 0
+    for export in exports:
+        try:
+            build_voucher(load_z_report(export.z_report), mapping, build_options(settings))
+        except FixData as exc:
+            evaluate(export, exc, True)
+            continue
+        export.state, export.next_attempt_at = READY, utcnow()
+        count += 1
+    audit.record(session, user, "export.post_missing", store, since.isoformat(), queued=count)
+    return count

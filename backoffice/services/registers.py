@@ -1,0 +1,109 @@
+"""Registers: enrollment by one-time code, device tokens, last contact, revocation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backoffice import audit
+from backoffice.models import EnrollmentCode, Register, Store, User, utcnow
+from backoffice.tokens import digest, new_device_token, new_enrollment_code, normalize_code
+from exporters.core.errors import Problem
+
+CODE_LIFETIME = timedelta(hours=24)
+KEY_MAX = 100
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    register: Register
+    device_token: str
+
+
+class EnrollmentRefused(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def create_enrollment_code(session: Session, store: Store, user: User) -> tuple[str, EnrollmentCode]:
+    """A new one-time code for ``store``; the plain code is shown once and only its hash is kept."""
+    code = new_enrollment_code()
+    row = EnrollmentCode(
+        store_id=store.id,
+        code_hash=digest(code),
+        created_by_id=user.id,
+        expires_at=utcnow() + CODE_LIFETIME,
+    )
+    session.add(row)
+    audit.record(session, user, "register.code_created", store, expires_at=row.expires_at.isoformat())
+    return code, row
+
+
+def _text(body: dict, name: str, problems: list[Problem], fix: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        problems.append(Problem(name, "is missing or not text", fix))
+        return ""
+    if len(value) > KEY_MAX:
+        problems.append(Problem(name, f"is longer than {KEY_MAX} characters", "use a shorter id"))
+        return ""
+    return value.strip()
+
+
+def enroll(session: Session, body: object) -> Enrolled:
+    """Trade a one-time code for a device token. A register enrolled again (a reinstalled bridge) keeps
+    its row and history and gets a new token; the old one stops working."""
+    if not isinstance(body, dict):
+        raise EnrollmentRefused(
+            [Problem("body", "must be a JSON object", 'send {"code", "register_id", ...}')]
+        )
+    problems: list[Problem] = []
+    code = _text(body, "code", problems, "type the code shown on the Registers page")
+    register_key = _text(body, "register_id", problems, "send the register's id as in its Z-reports")
+    control_unit = _text(body, "control_unit_id", problems, "send the control unit's id")
+    row = None
+    if code:
+        row = session.scalars(
+            select(EnrollmentCode).where(EnrollmentCode.code_hash == digest(normalize_code(code)))
+        ).one_or_none()
+        if row is None or row.used_at is not None or row.expires_at < utcnow():
+            problems.append(
+                Problem("code", "is unknown, used or expired", "create a new code on the Registers page")
+            )
+    if problems or row is None:
+        raise EnrollmentRefused(problems)
+
+    token = new_device_token()
+    register = session.scalars(
+        select(Register).where(Register.store_id == row.store_id, Register.register_key == register_key)
+    ).one_or_none()
+    if register is None:
+        register = Register(store_id=row.store_id, register_key=register_key)
+        session.add(register)
+    register.control_unit_id = control_unit
+    register.token_hash = digest(token)
+    register.revoked_at = None
+    register.last_contact_at = utcnow()
+    session.flush()
+    row.used_at = utcnow()
+    row.register_id = register.id
+    audit.record(session, register, "register.enrolled", session.get(Store, row.store_id), register_key)
+    return Enrolled(register, token)
+
+
+def authenticate(session: Session, token: str) -> Register | None:
+    """The enrolled, unrevoked register whose device token this is."""
+    if not token:
+        return None
+    return session.scalars(
+        select(Register).where(Register.token_hash == digest(token), Register.revoked_at.is_(None))
+    ).one_or_none()
+
+
+def revoke(session: Session, register: Register, user: User) -> None:
+    register.revoked_at = utcnow()
+    audit.record(session, user, "register.revoked", register.store, register.register_key)

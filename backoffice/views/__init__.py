@@ -1,0 +1,28 @@
+"""The pages. Each view parses the request, calls one service, commits and renders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+
+
+def register_views(app: Flask) -> None:
+    from backoffice.views import agency, stores
+
+    app.register_blueprint(stores.bp)
+    app.register_blueprint(agency.bp)
+
+    @app.errorhandler(404)
+    def not_found(_exc: Exception) -> Any:
+        return render_template(
+            "error.html",
+            title="Page not found",
+            message="There is nothing here, or you do not have access to it.",
+        ), 404
+
+    @app.errorhandler(CSRFError)
+    def csrf_refused(_exc: CSRFError) -> Any:
+        message = "The form expired or was sent from elsewhere. Reload the page and try again."
+        return render_template("error.html", title="Error", message=message), 400
