@@ -111,6 +111,27 @@ class FortnoxSettings:
 
 
 @dataclass(frozen=True)
+class VismaSettings:
+    client_id: str = ""
+    client_secret: str = ""
+    #: Real Visma: https://identity.vismaonline.com and https://eaccountingapi.vismaonline.com (the
+    #: sandbox client uses the same hosts); the local sandbox elsewhere.
+    identity_url: str = "https://identity.vismaonline.com"
+    api_url: str = "https://eaccountingapi.vismaonline.com"
+    timeout_seconds: float = 30.0
+    #: Requests per minute the client allows itself per connection and endpoint (Visma allows 600).
+    requests_per_minute: int = 590
+
+    def __post_init__(self) -> None:
+        _require(
+            1 <= self.requests_per_minute <= 600,
+            "visma.requests_per_minute",
+            f"{self.requests_per_minute} is outside 1-600",
+            "Visma refuses more than 600 requests per minute per endpoint",
+        )
+
+
+@dataclass(frozen=True)
 class SchedulerSettings:
     enabled: bool = True
     timezone: str = "Europe/Stockholm"
@@ -221,6 +242,7 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     fortnox: FortnoxSettings = field(default_factory=FortnoxSettings)
+    visma: VismaSettings = field(default_factory=VismaSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     bridge: BridgeSettings = field(default_factory=BridgeSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
