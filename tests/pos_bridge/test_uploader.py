@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import random
@@ -133,7 +134,7 @@ def test_backoffice_down_for_a_day_then_back(
     # Doubling waits up to the cap: about a hundred tries in a day, never more than 15 minutes apart.
     assert 90 <= len(waits) <= 200
     times = [datetime.fromisoformat(value) for value in waits]
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert max(gaps) <= timedelta(minutes=16)
     alerts = [record.message for record in caplog.records if record.message.startswith("ALERT")]
     assert len(alerts) == 1 and "Z-report 1 has waited 121 minutes" in alerts[0]
