@@ -1,0 +1,139 @@
+"""How fast the SIE reader is, against merely decoding the same bytes and splitting them into lines.
+
+Generates a type 4E file like a busy store's year (CP437, CRLF, quoted texts with Swedish letters,
+object lists, transaction dates, some #RTRANS/#BTRANS) in a temporary directory, then in the same run:
+
+- baseline: read the file line by line and decode each line (CP437), nothing else;
+- reader: ``iter_sie`` over the same file, every voucher parsed and checked to balance;
+- peak memory of the reader (tracemalloc, in a second pass: tracing slows Python down).
+
+Prints MB/s of both, their ratio (the target is at least 0.25) and the reader's peak memory (the target
+is under 100 MB for a 100 MB file).
+
+    .venv/bin/python bench/sie_read.py            # 100 MB
+    .venv/bin/python bench/sie_read.py --mb 10    # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from exporters.sie import SieVoucher, iter_sie  # noqa: E402
+
+HEADER = """#FLAGGA 0
+#PROGRAM "Dagskassa bench" 1.0
+#FORMAT PC8
+#GEN 20270105
+#SIETYP 4
+#FNAMN "Bänkbutiken AB"
+#ORGNR 556677-8899
+#RAR 0 20260101 20261231
+#DIM 1 "Kostnadsställe"
+#OBJEKT 1 "KS1" "Butiken"
+#KONTO 1910 "Kassa"
+#KONTO 1580 "Fordringar för kontokort och kuponger"
+#KONTO 1930 "Företagskonto"
+#KONTO 2611 "Utgående moms 25 %"
+#KONTO 2621 "Utgående moms 12 %"
+#KONTO 3001 "Försäljning 25 %"
+#KONTO 3002 "Försäljning 12 %"
+#KONTO 3740 "Öres- och kronutjämning"
+#IB 0 1910 10000.00
+"""
+
+
+def _voucher(rng: random.Random, number: int) -> str:
+    day = f"2026{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+    net25, net12 = rng.randint(1000, 900000), rng.randint(1000, 900000)
+    vat25, vat12 = net25 // 4, net12 * 12 // 100
+    total = net25 + vat25 + net12 + vat12
+    card = rng.randint(0, total)
+    cash = total - card
+    rows = [
+        (1910, "{}", cash, "Kontant"),
+        (1580, "{}", card, "Kort"),
+        (3001, '{1 "KS1"}', -net25, "Försäljning 25 % dryck och mat"),
+        (2611, "{}", -vat25, "Utgående moms 25 %"),
+        (3002, '{1 "KS1"}', -net12, "Försäljning 12 % livsmedel"),
+        (2621, "{}", -vat12, "Utgående moms 12 %"),
+    ]
+    lines = [f'#VER "K" "{number}" {day} "Z {number} Kassa 1 [dk:0123456789ab]" {day} "Dagskassa"', "{"]
+    if number % 50 == 0:
+        lines.append(f'#BTRANS 1910 {{}} {cash / 100:.2f} {day} "" "" "Anna Ö"')
+    for account, objects, ore, text in rows:
+        lines.append(f'#TRANS {account} {objects} {ore / 100:.2f} {day} "{text}"')
+    lines.append("}")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def generate(path: Path, megabytes: float) -> int:
+    rng = random.Random(42)
+    target = int(megabytes * 1_000_000)
+    written = 0
+    with path.open("wb") as out:
+        written += out.write(HEADER.replace("\n", "\r\n").encode("cp437"))
+        number = 1
+        while written < target:
+            chunk = "".join(_voucher(rng, number + i) for i in range(500)).encode("cp437")
+            written += out.write(chunk)
+            number += 500
+    return written
+
+
+def baseline(path: Path) -> int:
+    lines = 0
+    with path.open("rb") as stream:
+        for raw in stream:
+            raw.decode("cp437")
+            lines += 1
+    return lines
+
+
+def read(path: Path) -> int:
+    vouchers = 0
+    for item in iter_sie(path):
+        if isinstance(item, SieVoucher):
+            vouchers += 1
+    return vouchers
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--mb", type=float, default=100.0, help="size of the generated file (default 100)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="sie-bench-") as folder:
+        path = Path(folder) / "bench.se"
+        size = generate(path, args.mb)
+        megabytes = size / 1_000_000
+        print(f"file: {megabytes:.1f} MB")
+
+        started = time.perf_counter()
+        lines = baseline(path)
+        base_seconds = time.perf_counter() - started
+        print(f"decode + split into lines: {lines} lines, {megabytes / base_seconds:8.1f} MB/s")
+
+        started = time.perf_counter()
+        vouchers = read(path)
+        read_seconds = time.perf_counter() - started
+        print(f"SIE reader (iter_sie):     {vouchers} vouchers, {megabytes / read_seconds:8.1f} MB/s")
+        print(f"ratio reader / baseline:   {base_seconds / read_seconds:.2f} (target >= 0.25)")
+
+        tracemalloc.start()
+        read(path)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(f"reader peak memory:        {peak / 1_000_000:.1f} MB (tracemalloc; target < 100 MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,318 @@
+"""A streaming SIE 4 reader (types 1-4, 4E and 4I), tolerant of what real programs write.
+
+``iter_sie`` reads a block of lines at a time and yields each record as it completes, so memory stays
+flat whatever the file's size; ``read_sie`` collects the same items into a :class:`SieFile`. Anything
+the reader cannot take raises :class:`SieError` with the line number; no other exception escapes.
+
+Tolerated, as the standard asks or real files need (FACTS.md 1.3-1.8): labels indented, blank lines,
+unknown labels and extra trailing fields (ignored), TABs, quoted numbers, a voucher body whose opening
+brace is missing (e-conomic). #RTRANS (a row added later) is always followed by a #TRANS copy of it,
+and #BTRANS (a removed row) is history: the #TRANS rows are the voucher and only they must balance.
+#KSUMMA is CRC-32 over every field from the opening ``#KSUMMA`` to the closing ``#KSUMMA <value>``,
+unquoted, without separators or braces, in the file's own bytes; a file without one is accepted.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from exporters.sie.errors import SieError
+from exporters.sie.model import BALANCE_LABELS, Account, Balance, Objects, Record, SieTrans, SieVoucher
+from exporters.sie.text import (
+    TOKEN,
+    Decoder,
+    Source,
+    object_pairs,
+    open_source,
+    parse_account,
+    parse_amount,
+    parse_date,
+    parse_objects,
+    parse_quantity,
+    parse_year,
+    unquote,
+)
+
+Item = Record | Account | Balance | SieVoucher
+Body = tuple[list[SieTrans], list[SieTrans], list[SieTrans]]
+
+#: Every line of a block in one call: a row of the usual shape, split into its fields (most of a file is
+#: rows, so this is the reader's speed), or else the whole line for the general path.
+_LINE = re.compile(
+    r"^(?:[ \t]*#([RB]?TRANS)[ \t]+([0-9]+)[ \t]*\{([^{}]*)\}[ \t]*(-?[0-9]+(?:\.[0-9]{1,2})?)"
+    r'(?:[ \t]+([0-9]{8}|"")(?:[ \t]+"([^"]*)"(?:[ \t]+(-?[0-9]+(?:\.[0-9]+)?|"")(?:[ \t]+"([^"]*)")?)?)?)?'
+    r"[ \t\r]*|(.*))$",
+    re.MULTILINE,
+)
+_ROW_LABELS = {"TRANS": 0, "RTRANS": 1, "BTRANS": 2}
+_HEADER_LABELS = frozenset(
+    "FLAGGA PROGRAM FORMAT GEN SIETYP PROSA FTYP FNR ORGNR ADRESS TAXAR KPTYP VALUTA BKOD RAR OMFATTN "
+    "KTYP ENHET SRU DIM UNDERDIM OBJEKT FNAMN".split()
+)
+_CACHE_SIZE = 4096
+_new_tuple = tuple.__new__
+
+
+class SieReader:
+    """The records of one SIE file: ``for item in SieReader(pieces_of_bytes)``.
+
+    After the iteration ``encoding`` says how the file was written and ``checksum`` holds its verified
+    #KSUMMA (None without one)."""
+
+    def __init__(self, pieces: Any) -> None:
+        self._pieces = pieces
+        self.encoding = "ascii"
+        self.checksum: int | None = None
+        self._dates: dict[str, date | None] = {"": None, '""': None}
+        self._object_lists: dict[str, Objects] = {}
+
+    def __iter__(self) -> Iterator[Item]:
+        findall = _LINE.findall
+        dates, object_lists = self._dates, self._object_lists
+        crc: int | None = None  # the running #KSUMMA while one is open
+        closed_at = 0  # the line of the closing #KSUMMA
+        head: list[Any] | None = None  # the #VER whose body is awaited or open
+        head_line = number = 0
+        body: Body | None = None
+        decoder = Decoder()
+        for encoding, block in decoder.blocks(self._pieces):
+            for label, account, objects, amount, when, text, quantity, sign, line in findall(
+                block, 0, len(block) - 1
+            ):
+                number += 1
+                if label:
+                    if crc is not None:
+                        fields = self._row_fields(
+                            label, account, objects, amount, when, text, quantity, sign, number
+                        )
+                        crc = zlib.crc32(fields.encode(encoding), crc)
+                    if objects:
+                        objects = object_lists.get(objects) or self._object_list(objects, number)
+                    else:
+                        objects = ()
+                    try:
+                        when = dates[when]
+                    except KeyError:
+                        when = self._date(when, number, "the transaction date")
+                    quantity = Decimal(quantity) if quantity and quantity != '""' else None
+                    row = _new_tuple(
+                        SieTrans, (int(account), objects, Decimal(amount), when, text, quantity, sign)
+                    )
+                    if body is None:
+                        body = self._implicit_body(head, head_line, label, number)
+                    body[_ROW_LABELS[label]].append(row)
+                    continue
+                tokens = TOKEN.findall(line)
+                if not tokens:
+                    continue
+                first = tokens[0]
+                if first == "{" or first == "}":
+                    if len(tokens) > 1:
+                        raise SieError(number, f"a brace {first} must stand alone on its line")
+                    if first == "{":
+                        if head is None or body is not None:
+                            raise SieError(number, "{ without a #VER before it")
+                        body = ([], [], [])
+                        continue
+                    if body is None or head is None:
+                        raise SieError(number, "} without an open voucher")
+                    yield self._voucher(head, body, head_line)
+                    head = body = None
+                    continue
+                if first[0] != "#" or len(first) == 1:
+                    raise SieError(number, f"the line starts with {first[:20]!r}, not with a #label")
+                label = first[1:].upper()
+                if closed_at:
+                    raise SieError(number, f"#{label} after the closing #KSUMMA on line {closed_at}")
+                if label == "KSUMMA":
+                    crc, closed_at = self._ksumma(tokens, number, crc, head is not None)
+                    if closed_at:
+                        yield Record("KSUMMA", (str(self.checksum),), number)
+                    continue
+                if crc is not None:
+                    fields = "".join(unquote(token, number) for token in tokens if token not in "{}")
+                    crc = zlib.crc32(fields.encode(encoding), crc)
+                if label in _ROW_LABELS:
+                    if body is None:
+                        body = self._implicit_body(head, head_line, label, number)
+                    body[_ROW_LABELS[label]].append(self._trans(tokens, number))
+                elif body is not None:
+                    if label == "VER":
+                        raise SieError(head_line, "the voucher's body is not closed with }")
+                elif head is not None:
+                    raise SieError(head_line, "#VER must be followed by { on its own line")
+                elif label == "VER":
+                    head, head_line = self._voucher_head(tokens, number), number
+                elif label == "KONTO":
+                    name = unquote(tokens[2], number) if len(tokens) > 2 else ""
+                    yield Account(parse_account(tokens[1] if len(tokens) > 1 else '""', number), name, number)
+                elif label in BALANCE_LABELS:
+                    yield self._balance(label, tokens, number)
+                elif label in _HEADER_LABELS:
+                    yield self._record(label, tokens, number)
+        if head is not None:
+            raise SieError(head_line, "the file ends inside this voucher", "the file is cut short")
+        if crc is not None:
+            raise SieError(number, "the file opens a #KSUMMA but never closes it", "the file is cut short")
+        self.encoding = decoder.encoding
+
+    # -- fields that recur, remembered ------------------------------------------------------------
+
+    def _date(self, token: str, line: int, what: str) -> date | None:
+        if token in self._dates:
+            return self._dates[token]
+        value = parse_date(token, line, what)
+        if len(self._dates) >= _CACHE_SIZE:
+            self._dates.clear()
+            self._dates.update({"": None, '""': None})
+        self._dates[token] = value
+        return value
+
+    def _object_list(self, inside: str, line: int) -> Objects:
+        pairs = object_pairs(TOKEN.findall(inside), line)
+        if len(self._object_lists) >= _CACHE_SIZE:
+            self._object_lists.clear()
+        self._object_lists[inside] = pairs
+        return pairs
+
+    def _row_fields(self, label: str, account: str, objects: str, *rest: Any) -> str:
+        """A row's fields as #KSUMMA counts them, from the fields ``_LINE`` split it into."""
+        amount, when, text, quantity, sign, line = rest
+        members = "".join(sum(self._object_list(objects, line), ())) if objects else ""
+        when, quantity = (unquote(field, line) if field else "" for field in (when, quantity))
+        return f"#{label}{account}{members}{amount}{when}{text}{quantity}{sign}"
+
+    # -- records ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _implicit_body(head: list[Any] | None, head_line: int, label: str, line: int) -> Body:
+        """Rows right after a #VER whose opening brace is missing: the rows still say what it is."""
+        if head is None:
+            raise SieError(line, f"#{label} outside a voucher", "rows belong between { and } after #VER")
+        return ([], [], [])
+
+    def _trans(self, tokens: list[str], line: int) -> SieTrans:
+        if len(tokens) < 3:
+            raise SieError(line, f"{tokens[0]} needs an account and an amount")
+        account = parse_account(tokens[1], line)
+        objects, index = parse_objects(tokens, 2, line)
+        if index >= len(tokens):
+            raise SieError(line, f"{tokens[0]} has no amount")
+        amount = parse_amount(tokens[index], line)
+        when, text, quantity, sign = (tokens[index + 1 : index + 5] + ['""'] * 4)[:4]
+        return SieTrans(
+            account,
+            objects,
+            amount,
+            self._date(when, line, "the transaction date"),
+            unquote(text, line),
+            parse_quantity(quantity, line),
+            unquote(sign, line),
+        )
+
+    def _voucher_head(self, tokens: list[str], line: int) -> list[Any]:
+        if len(tokens) < 4:
+            raise SieError(line, "#VER needs series, number and date", 'e.g. #VER "K" "" 20260914 "Z 142"')
+        series, number, when, text, registered, sign = (tokens[1:7] + ['""'] * 6)[:6]
+        verdate = self._date(when, line, "the voucher date")
+        if verdate is None:
+            raise SieError(line, "#VER has no date", "every voucher has a date, written YYYYMMDD")
+        return [
+            unquote(series, line),
+            unquote(number, line),
+            verdate,
+            unquote(text, line),
+            self._date(registered, line, "the registration date"),
+            unquote(sign, line),
+        ]
+
+    @staticmethod
+    def _balance(label: str, tokens: list[str], line: int) -> Balance:
+        period_field = 1 if label in ("PSALDO", "PBUDGET") else 0
+        if len(tokens) < 4 + period_field:
+            raise SieError(line, f"#{label} needs a year, an account and an amount")
+        year = parse_year(tokens[1], line)
+        period = unquote(tokens[2], line) if period_field else None
+        account = parse_account(tokens[2 + period_field], line)
+        objects, index = parse_objects(tokens, 3 + period_field, line)
+        if index >= len(tokens):
+            raise SieError(line, f"#{label} has no amount")
+        amount = parse_amount(tokens[index], line)
+        quantity = parse_quantity(tokens[index + 1] if len(tokens) > index + 1 else None, line)
+        return Balance(label, year, account, amount, quantity, period, objects, line)
+
+    @staticmethod
+    def _record(label: str, tokens: list[str], line: int) -> Record:
+        fields: list[Any] = []
+        group: list[str] | None = None
+        for token in tokens[1:]:
+            if token == "{" and group is None:
+                group = []
+            elif token == "}" and group is not None:
+                fields.append(tuple(group))
+                group = None
+            elif group is not None:
+                group.append(unquote(token, line))
+            else:
+                fields.append(unquote(token, line))
+        return Record(label, tuple(fields), line)
+
+    def _ksumma(
+        self, tokens: list[str], line: int, crc: int | None, in_voucher: bool
+    ) -> tuple[int | None, int]:
+        """The running checksum after a #KSUMMA record, and the line where the checksum closed."""
+        if in_voucher:
+            raise SieError(line, "#KSUMMA inside a voucher")
+        if len(tokens) == 1:
+            if crc is not None:
+                raise SieError(line, "a second opening #KSUMMA")
+            return 0, 0
+        if crc is None:
+            raise SieError(line, "a closing #KSUMMA without the opening #KSUMMA after #FLAGGA")
+        written = unquote(tokens[1], line)
+        if not (written.isascii() and written.isdigit()):
+            raise SieError(line, f"#KSUMMA {written!r} is not a checksum", "it is an unsigned whole number")
+        if int(written) != crc:
+            raise SieError(
+                line,
+                f"#KSUMMA {written} does not match the file's contents (computed {crc})",
+                "the file was changed or damaged after it was written; export it again",
+            )
+        self.checksum = crc
+        return None, line
+
+    @staticmethod
+    def _voucher(head: list[Any], body: Body, line: int) -> SieVoucher:
+        rows, added, removed = body
+        voucher = SieVoucher(*head, tuple(rows), tuple(added), tuple(removed), line)
+        total = sum([row[2] for row in rows])
+        if total:
+            raise SieError(
+                line,
+                f"voucher {voucher.series} {voucher.number} of {voucher.date.isoformat()} does not "
+                f"balance: its #TRANS rows sum to {total}",
+                "within a voucher the amounts must sum to zero",
+            )
+        return voucher
+
+
+def iter_sie(source: Source) -> Iterator[Item]:
+    """Yield the records of a SIE file one by one: :class:`Record` (identification and chart records),
+    :class:`Account`, :class:`Balance` and :class:`SieVoucher` (checked to balance).
+
+    ``source`` is a path, the file's bytes, or a binary stream (read in blocks, not closed). Raises
+    :class:`SieError` with the line number on anything it cannot take; a #KSUMMA that does not match is
+    found at its closing record, after the records before it have been yielded."""
+    pieces, owned = open_source(source)
+    try:
+        yield from SieReader(pieces)
+    except OSError as exc:
+        raise SieError(0, f"cannot read the file: {exc}", "check the file") from exc
+    finally:
+        if owned is not None:
+            owned.close()
