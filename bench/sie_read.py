@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from exporters.sie import SieVoucher, iter_sie  # noqa: E402
+from exporters.sie import SieVoucher, iter_sie
 
 HEADER = """#FLAGGA 0
 #PROGRAM "Dagskassa bench" 1.0

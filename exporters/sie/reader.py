@@ -51,8 +51,31 @@ _LINE = re.compile(
 )
 _ROW_LABELS = {"TRANS": 0, "RTRANS": 1, "BTRANS": 2}
 _HEADER_LABELS = frozenset(
-    "FLAGGA PROGRAM FORMAT GEN SIETYP PROSA FTYP FNR ORGNR ADRESS TAXAR KPTYP VALUTA BKOD RAR OMFATTN "
-    "KTYP ENHET SRU DIM UNDERDIM OBJEKT FNAMN".split()
+    [
+        "FLAGGA",
+        "PROGRAM",
+        "FORMAT",
+        "GEN",
+        "SIETYP",
+        "PROSA",
+        "FTYP",
+        "FNR",
+        "ORGNR",
+        "ADRESS",
+        "TAXAR",
+        "KPTYP",
+        "VALUTA",
+        "BKOD",
+        "RAR",
+        "OMFATTN",
+        "KTYP",
+        "ENHET",
+        "SRU",
+        "DIM",
+        "UNDERDIM",
+        "OBJEKT",
+        "FNAMN",
+    ]
 )
 _CACHE_SIZE = 4096
 _new_tuple = tuple.__new__
