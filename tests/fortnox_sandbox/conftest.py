@@ -28,7 +28,9 @@ def state() -> SandboxState:
 @pytest.fixture
 def http(state: SandboxState) -> Iterator[httpx.Client]:
     """A plain client on the in-process sandbox (no token)."""
-    with httpx.Client(transport=httpx.WSGITransport(app=create_app(state)), base_url="http://sandbox.test") as c:
+    with httpx.Client(
+        transport=httpx.WSGITransport(app=create_app(state)), base_url="http://sandbox.test"
+    ) as c:
         yield c
 
 
@@ -53,7 +55,11 @@ def redirect_query(response: httpx.Response) -> dict[str, str]:
 
 
 def consent(
-    http: httpx.Client, params: dict[str, str], user: tuple[str, str] = ANNA, decision: str = "grant", **form: str
+    http: httpx.Client,
+    params: dict[str, str],
+    user: tuple[str, str] = ANNA,
+    decision: str = "grant",
+    **form: str,
 ) -> httpx.Response:
     """Open the consent page, then post the form as a person would: log in and press a button."""
     page = http.get("/oauth-v1/auth", params=params)
@@ -77,7 +83,9 @@ def token_request(http: httpx.Client, data: dict[str, str], **kwargs: Any) -> ht
 def tokens(http: httpx.Client, scope: str = ALL_SCOPES, user: tuple[str, str] = ANNA) -> dict[str, Any]:
     """The whole dance: consent, then the code for tokens."""
     code = get_code(http, auth_params(scope), user=user)
-    response = token_request(http, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI})
+    response = token_request(
+        http, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+    )
     assert response.status_code == 200, response.text
     return response.json()
 

@@ -67,7 +67,9 @@ def test_unknown_client_and_foreign_redirect_get_an_error_page_not_a_redirect(ht
         ({"response_type": "token"}, "unsupported_response_type"),
     ],
 )
-def test_bad_authorization_requests_redirect_with_the_error(http: httpx.Client, extra: dict, error: str) -> None:
+def test_bad_authorization_requests_redirect_with_the_error(
+    http: httpx.Client, extra: dict, error: str
+) -> None:
     response = http.get("/oauth-v1/auth", params=auth_params(**extra))
     assert redirect_query(response)["error"] == error
 
@@ -88,8 +90,12 @@ def test_a_user_of_several_companies_picks_one(http: httpx.Client) -> None:
     assert choose.status_code == 200 and "Kedjan Väst AB" in choose.text and 'name="tenant"' in choose.text
 
     code = redirect_query(consent(http, auth_params(), user=bureau, tenant="100003"))["code"]
-    answer = token_request(http, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI})
-    info = http.get("/3/companyinformation", headers={"Authorization": f"Bearer {answer.json()['access_token']}"})
+    answer = token_request(
+        http, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+    )
+    info = http.get(
+        "/3/companyinformation", headers={"Authorization": f"Bearer {answer.json()['access_token']}"}
+    )
     assert info.json()["CompanyInformation"]["CompanyName"] == "Kedjan Väst AB"
 
 
@@ -101,14 +107,18 @@ def test_a_code_works_once_and_its_replay_kills_the_tokens_it_gave(http: httpx.C
 
     assert first.status_code == 200
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
-    refresh = token_request(http, {"grant_type": "refresh_token", "refresh_token": first.json()["refresh_token"]})
+    refresh = token_request(
+        http, {"grant_type": "refresh_token", "refresh_token": first.json()["refresh_token"]}
+    )
     assert refresh.status_code == 400
 
 
 def test_a_code_expires_after_ten_minutes(http: httpx.Client, state: SandboxState) -> None:
     code = get_code(http)
     state.clock.advance(10 * 60 + 1)
-    response = token_request(http, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI})
+    response = token_request(
+        http, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+    )
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
 
 
@@ -142,7 +152,9 @@ def test_refresh_tokens_rotate_and_a_reused_one_gets_fortnox_s_exact_answer(http
     assert reused.status_code == 400
     assert reused.headers["content-type"] == "text/html; charset=UTF-8"
     assert json.loads(reused.text) == INVALID_REFRESH
-    again = token_request(http, {"grant_type": "refresh_token", "refresh_token": rotated.json()["refresh_token"]})
+    again = token_request(
+        http, {"grant_type": "refresh_token", "refresh_token": rotated.json()["refresh_token"]}
+    )
     assert again.status_code == 200
 
 
@@ -200,7 +212,9 @@ def test_service_account_needs_an_administrator_then_client_credentials_work(htt
     answer = token_request(http, {"grant_type": "client_credentials"}, headers={"TenantId": "100001"})
 
     assert answer.status_code == 200 and "refresh_token" not in answer.json()
-    info = http.get("/3/companyinformation", headers={"Authorization": f"Bearer {answer.json()['access_token']}"})
+    info = http.get(
+        "/3/companyinformation", headers={"Authorization": f"Bearer {answer.json()['access_token']}"}
+    )
     assert info.json()["CompanyInformation"]["DatabaseNumber"] == 100001
 
 

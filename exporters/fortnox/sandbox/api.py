@@ -104,8 +104,9 @@ def _check_content_type() -> None:
         raise invalid(1000031, "Invalid content type")  # Fortnox error list
 
 
-def read_body(wrapper: str, schema: str) -> dict[str, Any]:
-    """The JSON body ``{wrapper: {...}}`` checked against the derived schema ``schema``."""
+def read_body(wrapper: str, schema: str, partial: bool = False) -> dict[str, Any]:
+    """The JSON body ``{wrapper: {...}}`` checked against the derived schema ``schema`` (``partial`` for
+    an update, where required fields may be left out)."""
     raw = request.get_data()
     if not raw.strip():
         raise invalid(errors.EMPTY_BODY, "Ingen data skickades med anropet")
@@ -118,7 +119,7 @@ def read_body(wrapper: str, schema: str) -> dict[str, Any]:
     for key in data:
         if key != wrapper:
             raise invalid(errors.INVALID_FIELD_NAME, f"Ogiltigt fältnamn ({key})")
-    return validate(schema, data[wrapper])
+    return validate(schema, data[wrapper], partial=partial)
 
 
 def int_arg(name: str) -> int | None:

@@ -192,7 +192,7 @@ def account(tenant: Tenant, number: int) -> Response:
 @endpoint("bookkeeping")
 def update_account(tenant: Tenant, number: int) -> Response:
     found = _account(tenant, number)
-    _apply_account(found, read_body("Account", "AccountPayload"))
+    _apply_account(found, read_body("Account", "AccountPayload", partial=True))
     return answer({"Account": account_json(found, year_arg(tenant), single=True)})
 
 
@@ -262,7 +262,7 @@ def voucher_series(tenant: Tenant, code: str) -> Response:
 def update_voucher_series(tenant: Tenant, code: str) -> Response:
     year = year_arg(tenant)
     series = _series(tenant, year, code)
-    fields = read_body("VoucherSeries", "VoucherSeries")
+    fields = read_body("VoucherSeries", "VoucherSeries", partial=True)
     series.description = fields.get("Description", series.description)
     series.manual = fields.get("Manual", series.manual)
     return answer({"VoucherSeries": series_json(series, year, single=True)})
@@ -330,7 +330,7 @@ def create_cost_center(tenant: Tenant) -> Response:
 @endpoint("costcenter")
 def update_cost_center(tenant: Tenant, code: str) -> Response:
     found = _cost_center(tenant, code)
-    fields = read_body("CostCenter", "CostCenter")
+    fields = read_body("CostCenter", "CostCenter", partial=True)
     found.description = fields.get("Description", found.description)
     found.active = fields.get("Active", found.active)
     found.note = fields.get("Note", found.note)

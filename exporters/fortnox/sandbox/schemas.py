@@ -30,8 +30,9 @@ def definition(name: str) -> dict[str, Any]:
     return schema_document()["$defs"][name]
 
 
-def validate(name: str, data: Any, where: str = "") -> dict[str, Any]:
-    """Check ``data`` against definition ``name``; return it without read-only and null fields."""
+def validate(name: str, data: Any, where: str = "", partial: bool = False) -> dict[str, Any]:
+    """Check ``data`` against definition ``name``; return it without read-only and null fields.
+    ``partial``: an update (PUT), where required fields may be left out."""
     schema = definition(name)
     if not isinstance(data, dict):
         raise invalid(errors.EMPTY_BODY, f"{where or name}: ett objekt förväntades")
@@ -44,7 +45,7 @@ def validate(name: str, data: Any, where: str = "") -> dict[str, Any]:
         if spec.get("readOnly") or value is None:
             continue
         clean[field] = _value(spec, value, f"{where}{field}")
-    for field in schema.get("required", []):
+    for field in [] if partial else schema.get("required", []):
         if clean.get(field) in (None, ""):
             raise invalid(errors.REQUIRED_FIELD_MISSING, f"Fältet {where}{field} är obligatoriskt")
     return clean
