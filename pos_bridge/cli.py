@@ -12,9 +12,9 @@ import threading
 import time
 from pathlib import Path
 
-#: Test hook, read by the entry point only: hold the bridge at a point of its work (``stored``: spooled,
-#: not ACKed; ``uploaded``: the BackOffice answered, not marked sent) and write that point's name to
-#: POS_BRIDGE_HOLD_FILE, so a crash test can kill it exactly there.
+#: Test hook, read by the entry point only: hold the bridge at a point of its work (``stored:z_report``:
+#: spooled, not ACKed; ``uploaded``: the BackOffice answered, not marked sent) and write that point's name
+#: to POS_BRIDGE_HOLD_FILE, so a crash test can kill it exactly there.
 HOLD_AT = "POS_BRIDGE_HOLD_AT"
 HOLD_FILE = "POS_BRIDGE_HOLD_FILE"
 

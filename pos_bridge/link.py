@@ -16,8 +16,8 @@ from pos_bridge.spool import SeqReused, Spool
 
 log = logging.getLogger(__name__)
 
-#: Called with the name of a point in the bridge's work ("stored": in the spool, not yet ACKed); the
-#: crash tests hold the bridge there and kill it.
+#: Called with the name of a point in the bridge's work (``stored:<message type>``: in the spool, not yet
+#: ACKed; ``uploaded``: the BackOffice answered, not yet marked sent); crash tests hold the bridge there.
 Checkpoint = Callable[[str], None]
 
 
@@ -71,7 +71,7 @@ class RegisterLink:
             raise dkl1.FrameError("storage", str(exc), seq) from exc
         self.identity = identity
         if not stored.duplicate:
-            self.checkpoint("stored")
+            self.checkpoint(f"stored:{message['type']}")
         extra: dict[str, Any] = {}
         if message["type"] == "z_report":
             extra = {"z_number": message.get("z_number"), "z_report": stored.z_state}
