@@ -95,6 +95,8 @@ class FortnoxClient:
         self._now = now
         self._sleep = sleep
         self.get_attempts = get_attempts
+        #: Items per page of a list (Fortnox allows at most 500).
+        self.page_limit = PAGE_LIMIT
 
     @classmethod
     def from_settings(
@@ -224,11 +226,13 @@ class FortnoxClient:
             except NotFound:
                 pass
         if customer.org_number:
-            wanted = _digits(customer.org_number)
-            items = self.get_all("/3/customers", "Customers", {"organisationnumber": customer.org_number})
-            for item in items:
-                if _digits(item.get("OrganisationNumber") or "") == wanted:
-                    return str(item["CustomerNumber"])
+            wanted = _digits(customer.org_number)[-10:]
+            # Fortnox searches with LIKE on the text as stored, usually NNNNNN-NNNN: ask for both forms
+            # and compare the digits exactly (a LIKE also finds longer numbers containing ours).
+            for term in dict.fromkeys((f"{wanted[:6]}-{wanted[6:]}", wanted)):
+                for item in self.get_all("/3/customers", "Customers", {"organisationnumber": term}):
+                    if _digits(item.get("OrganisationNumber") or "")[-10:] == wanted:
+                        return str(item["CustomerNumber"])
         return None
 
     def find_or_create_customer(self, customer: Customer) -> str:
@@ -294,7 +298,7 @@ class FortnoxClient:
         """Every item of a paginated list (MetaInformation; lists without it are one page)."""
         page = 1
         while True:
-            answer = self.get(path, {**(params or {}), "limit": PAGE_LIMIT, "page": page})
+            answer = self.get(path, {**(params or {}), "limit": self.page_limit, "page": page})
             yield from answer.get(key) or []
             meta = answer.get("MetaInformation") or {}
             if page >= int(meta.get("@TotalPages") or 0):

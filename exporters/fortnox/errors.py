@@ -78,14 +78,27 @@ MESSAGE_FIXES: tuple[tuple[tuple[str, ...], str], ...] = (
         FIXES[2000401],
     ),
     (
+        ("kostnadsställe är obligatoriskt", "cost center is mandatory", "cost center is required"),
+        "the account requires a cost center: set the store's cost center in the integration settings",
+    ),
+    (
+        ("kostnadsställe är inte tillåtet", "cost center is not allowed"),
+        "the account does not allow a cost center in Fortnox: reload the chart of accounts on the mapping "
+        "page (so Dagskassa leaves the cost center off that account), or allow cost centers on it in Fortnox",
+    ),
+    (
         ("kostnadsställe", "cost center", "costcenter"),
-        "the cost center is missing, inactive or required: check it in Fortnox (Register > "
-        "Kostnadsställen) and the store's cost center in the integration settings",
+        "the cost center does not exist or is inactive in Fortnox: create or activate it (Register > "
+        "Kostnadsställen), or choose another cost center in the integration settings",
+    ),
+    (
+        ("projekt är obligatoriskt", "project is mandatory", "project is required"),
+        "the account requires a project: set the store's project in the integration settings",
     ),
     (
         ("projekt", "project"),
-        "the project is missing, inactive or required on the account: check projects in Fortnox and "
-        "the store's project in the integration settings",
+        "the project does not exist, is inactive or is not allowed on the account in Fortnox: check it "
+        "in Fortnox (Register > Projekt) and the store's project in the integration settings",
     ),
     (
         ("inte aktiv", "not active", "inactive", "inaktiv"),
@@ -95,6 +108,10 @@ MESSAGE_FIXES: tuple[tuple[tuple[str, ...], str], ...] = (
     (
         ("konto", "account"),
         FIXES[2001304],
+    ),
+    (
+        ("minst två rader", "at least two rows"),
+        "Dagskassa sent a voucher with too few rows; this is a bug, report it with the Z-report",
     ),
     (
         ("balans", "balance", "obalanserad", "unbalanced"),

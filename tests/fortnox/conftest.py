@@ -11,6 +11,7 @@ from datetime import date
 from html.parser import HTMLParser
 
 import httpx
+import jsonschema
 import pytest
 from werkzeug.serving import make_server
 
@@ -62,9 +63,28 @@ def consent(
     return answer.headers["Location"]
 
 
-def check_sent_body(request: httpx.Request) -> None:
-    if request.method in ("POST", "PUT") and request.url.path.startswith("/3/"):
-        check_request(request.read())
+class SentBodies:
+    """Every request body sent to the API, checked against Fortnox's schema. A test that sends a body
+    Fortnox's schema forbids on purpose (to see Fortnox's answer) lists the problem in ``expected``."""
+
+    def __init__(self) -> None:
+        self.checked: list[str] = []
+        self.invalid: list[str] = []
+        self.expected: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> None:
+        if request.method in ("POST", "PUT") and request.url.path.startswith("/3/"):
+            try:
+                self.checked.append(check_request(request.read()))
+            except (jsonschema.ValidationError, ValueError) as exc:
+                self.invalid.append(f"{request.method} {request.url.path}: {getattr(exc, 'message', exc)}")
+
+
+@pytest.fixture
+def sent_bodies() -> Iterator[SentBodies]:
+    bodies = SentBodies()
+    yield bodies
+    assert bodies.invalid == bodies.expected, "the client sent bodies outside Fortnox's schema"
 
 
 @pytest.fixture
@@ -73,11 +93,11 @@ def sandbox() -> SandboxState:
 
 
 @pytest.fixture
-def http(sandbox: SandboxState) -> Iterator[httpx.Client]:
+def http(sandbox: SandboxState, sent_bodies: SentBodies) -> Iterator[httpx.Client]:
     """An httpx client whose transport is the sandbox, in process."""
     transport = httpx.WSGITransport(app=create_app(sandbox))
     with httpx.Client(
-        transport=transport, base_url="http://fortnox.sandbox", event_hooks={"request": [check_sent_body]}
+        transport=transport, base_url="http://fortnox.sandbox", event_hooks={"request": [sent_bodies]}
     ) as client:
         yield client
 

@@ -92,7 +92,8 @@ def test_locked_period_fix_tells_to_unlock() -> None:
         ('Konto "1910" är inte aktivt', "activate it in the chart of accounts"),
         ("Räkenskapsår saknas för valt datum", "create the new financial year"),
         ("Ogiltig verifikationsserie angiven", "does not exist in Fortnox for that financial year"),
-        ("Kostnadsställe är obligatoriskt på konto 3001", "Kostnadsställen"),
+        ("Kostnadsställe är obligatoriskt på konto 3001", "set the store's cost center"),
+        ("Kan inte hitta kostnadsställe X1", "Kostnadsställen"),
         ("Verifikationen är inte i balans", "does not balance"),
     ],
 )
