@@ -110,9 +110,7 @@ def endpoint(*scopes: str) -> Callable:
                 state.stats["requests"] += 1
                 grant = _grant(state)
                 if grant is None:
-                    return Response(
-                        status=401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
-                    )
+                    return Response(status=401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
                 resource = request.path.removeprefix("/v2/").split("/")[0].lower()
                 wait = state.take_rate_slot(grant.client_id, resource)
                 if wait is not None:
@@ -222,7 +220,9 @@ def parse_filter(text: str, fields: dict[str, str]) -> Callable[[dict[str, Any]]
             raise VismaError(400, QUERY_PARAMETER_ERROR, f"Invalid filter: {clause.strip()!r}")
         name, op, raw = match.group(1), match.group(2).lower(), match.group(3)
         value = _filter_value(raw, fields[name])
-        tests.append(lambda item, n=name, o=op, v=value: item[n] is not None and _OPS[o](_comparable(item[n], v), v))
+        tests.append(
+            lambda item, n=name, o=op, v=value: item[n] is not None and _OPS[o](_comparable(item[n], v), v)
+        )
     return lambda item: all(test(item) for test in tests)
 
 
@@ -376,7 +376,14 @@ def cost_center_item_body(item: Any) -> dict[str, Any]:
     }
 
 
-CUSTOMER_REQUIRED = ("Name", "InvoiceCity", "InvoicePostalCode", "IsActive", "IsPrivatePerson", "TermsOfPaymentId")
+CUSTOMER_REQUIRED = (
+    "Name",
+    "InvoiceCity",
+    "InvoicePostalCode",
+    "IsActive",
+    "IsPrivatePerson",
+    "TermsOfPaymentId",
+)
 
 
 @bp.get("/customers")
@@ -385,7 +392,8 @@ def list_customers(company: Company) -> Response:
     customers = sorted(company.customers.values(), key=lambda c: c["CustomerNumber"])
     if request.args.get("$filter"):
         keep = parse_filter(
-            request.args["$filter"], {"CustomerNumber": "str", "CorporateIdentityNumber": "str", "Name": "str"}
+            request.args["$filter"],
+            {"CustomerNumber": "str", "CorporateIdentityNumber": "str", "Name": "str"},
         )
         customers = [c for c in customers if keep(c)]
     return paginate(customers)

@@ -10,6 +10,7 @@ runs the very code path it runs against Visma.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import socket
@@ -68,8 +69,11 @@ class FaultMiddleware:
         if fault is None:
             return self.app(environ, start_response)
         if fault.kind == "5xx":
-            return _respond(error_response(fault.status, INTERNAL_SERVER_ERROR, "An error has occurred."),
-                            environ, start_response)
+            return _respond(
+                error_response(fault.status, INTERNAL_SERVER_ERROR, "An error has occurred."),
+                environ,
+                start_response,
+            )
         if fault.kind == "429":
             return _respond(rate_limited(55, state.knobs.rate_limit), environ, start_response)
         if fault.kind == "store_then_drop":
@@ -91,10 +95,8 @@ def _respond(response: Response, environ: dict[str, Any], start_response: Callab
 def _drop(environ: dict[str, Any]) -> None:
     sock = environ.get("werkzeug.socket")
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 class SandboxTransport(httpx.WSGITransport):
@@ -110,7 +112,9 @@ class SandboxTransport(httpx.WSGITransport):
         except HeldTooLong as exc:
             raise httpx.ReadTimeout(str(exc), request=request) from exc
         except ConnectionDropped as exc:
-            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request) from exc
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            ) from exc
 
 
 def serve(state: SandboxState, host: str = "127.0.0.1", port: int = 0) -> tuple[BaseWSGIServer, str]:
@@ -255,8 +259,10 @@ def ledger_page() -> Response:
     state = _state()
     with state.lock:
         ledger = state.ledger()
-    parts = ["<!doctype html><html lang='sv'><head><meta charset='utf-8'><title>Visma sandbox – ledger</title>",
-             "<style>td,th{padding:2px 8px}td.n{text-align:right}</style></head><body><h1>Visma sandbox</h1>"]
+    parts = [
+        "<!doctype html><html lang='sv'><head><meta charset='utf-8'><title>Visma sandbox – ledger</title>",
+        "<style>td,th{padding:2px 8px}td.n{text-align:right}</style></head><body><h1>Visma sandbox</h1>",
+    ]
     for company in ledger:
         parts.append(f"<h2>{html.escape(company['name'])} ({html.escape(company['org_number'])})</h2>")
         if not company["vouchers"]:

@@ -54,7 +54,8 @@ def _page(params: dict[str, str], state: SandboxState, message: str = "") -> Res
         f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in params.items()
     )
     companies = "".join(
-        f'<option value="{html.escape(c.key)}">{html.escape(c.name)}</option>' for c in state.companies.values()
+        f'<option value="{html.escape(c.key)}">{html.escape(c.name)}</option>'
+        for c in state.companies.values()
     )
     scopes = "".join(f"<li>{html.escape(s)}</li>" for s in params.get("scope", "").split())
     note = f'<p class="error" role="alert">{html.escape(message)}</p>' if message else ""
@@ -116,7 +117,10 @@ def authorize() -> Response:
             return _page(params, state)
         if request.form.get("decision") != "grant":
             return _back(
-                redirect_uri, error="access_denied", error_description="The user denied access", state=back_state
+                redirect_uri,
+                error="access_denied",
+                error_description="The user denied access",
+                state=back_state,
             )
         user = state.users.get(request.form.get("email", "").strip().lower())
         if user is None or user.password != request.form.get("password", ""):

@@ -26,7 +26,9 @@ from exporters.visma.sandbox.state import (
 
 
 def load_seed() -> dict:
-    return json.loads(resources.files("exporters.visma.sandbox").joinpath("data/seed.json").read_text("utf-8"))
+    return json.loads(
+        resources.files("exporters.visma.sandbox").joinpath("data/seed.json").read_text("utf-8")
+    )
 
 
 def add_fiscal_year(company: Company, start: date, end: date, chart: list[list]) -> FiscalYear:
@@ -49,7 +51,9 @@ def seeded_state(seed: int = 0) -> SandboxState:
             client["client_id"], client["client_secret"], tuple(client["redirect_uris"])
         )
     for user in data["users"]:
-        state.users[user["email"]] = User(user["email"], user["password"], user["name"], tuple(user["companies"]))
+        state.users[user["email"]] = User(
+            user["email"], user["password"], user["name"], tuple(user["companies"])
+        )
     for entry in data["companies"]:
         locked = entry.get("accounting_locked_to")
         company = Company(

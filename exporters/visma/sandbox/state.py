@@ -24,8 +24,18 @@ REFRESH_TOKEN_LIFETIME = timedelta(days=730)
 
 #: Every scope Visma's identity server knows for eAccounting (FACTS.md section 1).
 KNOWN_SCOPES = frozenset(
-    "ea:api offline_access ea:sales ea:sales_readonly ea:accounting ea:accounting_readonly ea:purchase "
-    "ea:purchase_readonly vls:api openid".split()
+    [
+        "ea:api",
+        "offline_access",
+        "ea:sales",
+        "ea:sales_readonly",
+        "ea:accounting",
+        "ea:accounting_readonly",
+        "ea:purchase",
+        "ea:purchase_readonly",
+        "vls:api",
+        "openid",
+    ]
 )
 
 FAULT_KINDS = ("5xx", "429", "timeout", "drop", "store_then_drop")

@@ -41,15 +41,38 @@ from exporters.visma.sandbox.api import (
 )
 from exporters.visma.sandbox.state import Attachment, Company, Voucher, VoucherRow, new_id
 
-VOUCHER_MEMBERS = (
-    "Id VoucherDate VoucherText Rows NumberAndNumberSeries NumberSeries VoucherType SourceId "
-    "ImportedVoucherNumber Attachments CreatedUtc ModifiedUtc"
-).split()
-ROW_MEMBERS = (
-    "AccountNumber AccountDescription DebitAmount CreditAmount TransactionText VatCodeId VatCodeAndPercent "
-    "VatAmount Quantity Weight DeliveryDate HarvestYear CostCenterItemId1 CostCenterItemId2 "
-    "CostCenterItemId3 ProjectId"
-).split()
+VOUCHER_MEMBERS = [
+    "Id",
+    "VoucherDate",
+    "VoucherText",
+    "Rows",
+    "NumberAndNumberSeries",
+    "NumberSeries",
+    "VoucherType",
+    "SourceId",
+    "ImportedVoucherNumber",
+    "Attachments",
+    "CreatedUtc",
+    "ModifiedUtc",
+]
+ROW_MEMBERS = [
+    "AccountNumber",
+    "AccountDescription",
+    "DebitAmount",
+    "CreditAmount",
+    "TransactionText",
+    "VatCodeId",
+    "VatCodeAndPercent",
+    "VatAmount",
+    "Quantity",
+    "Weight",
+    "DeliveryDate",
+    "HarvestYear",
+    "CostCenterItemId1",
+    "CostCenterItemId2",
+    "CostCenterItemId3",
+    "ProjectId",
+]
 VOUCHER_TEXT_MAX = 1000
 TRANSACTION_TEXT_MAX = 60
 AMOUNT_MAX = Decimal("10000000000")
@@ -108,7 +131,8 @@ def _parse_rows(body: dict[str, Any]) -> list[VoucherRow]:
         text = row.get("TransactionText") or ""
         if len(text) > TRANSACTION_TEXT_MAX:
             raise invalid(
-                f"TransactionText may be at most {TRANSACTION_TEXT_MAX} characters", f"{where}.TransactionText"
+                f"TransactionText may be at most {TRANSACTION_TEXT_MAX} characters",
+                f"{where}.TransactionText",
             )
         items = tuple(row.get(f"CostCenterItemId{n}") or None for n in (1, 2, 3))
         parsed.append(
@@ -154,7 +178,9 @@ def validate_voucher(company: Company, body: Any) -> tuple[date, str, list[Vouch
         account = company.accounts.get((year.id, row.account))
         if account is None:
             raise VismaError(
-                400, ACCOUNT_NOT_FOUND, f"Account {row.account} was not found in the fiscal year of the voucher"
+                400,
+                ACCOUNT_NOT_FOUND,
+                f"Account {row.account} was not found in the fiscal year of the voucher",
             )
         if not account.is_active:
             raise invalid(f"Account {row.account} is not active", f"Rows[{index}].AccountNumber")
@@ -292,7 +318,7 @@ def voucher_body(company: Company, voucher: Voucher) -> dict[str, Any]:
 @bp.post("/attachments")
 @endpoint("ea:purchase", "ea:accounting")
 def create_attachment(company: Company) -> Response:
-    body = check_properties(read_json(), "Id ContentType FileName Data Url Comment".split(), "")
+    body = check_properties(read_json(), ["Id", "ContentType", "FileName", "Data", "Url", "Comment"], "")
     content_type = body.get("ContentType")
     if content_type not in ATTACHMENT_TYPES:
         raise invalid(f"ContentType must be one of {', '.join(ATTACHMENT_TYPES)}", "ContentType")
