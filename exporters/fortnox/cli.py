@@ -4,6 +4,7 @@ benchmarks."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +32,7 @@ def sandbox_command(args: argparse.Namespace) -> int:
     from exporters.fortnox.sandbox.seed import CLIENT_ID, CLIENT_SECRET
 
     if not 0.0 <= args.fail_rate <= 1.0:
-        print("dagskassa: --fail-rate must be between 0 and 1")
+        print("dagskassa: --fail-rate must be between 0 and 1", file=sys.stderr)
         return 2
     state = seeded_state(seed=args.seed)
     state.knobs.latency_ms = args.latency_ms
@@ -47,6 +48,7 @@ def sandbox_command(args: argparse.Namespace) -> int:
     for user in state.users.values():
         companies = ", ".join(f"{state.tenants[t].company['CompanyName']} ({t})" for t in user.tenants)
         print(f"  user: {user.email} / {user.password}  ->  {companies}")
+    sys.stdout.flush()  # the URL line is what scripts starting the sandbox wait for
     try:
         server.serve_forever()
     except KeyboardInterrupt:
