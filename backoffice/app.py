@@ -4,7 +4,7 @@ once and passes them in, and tests pass their own."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from flask import Flask, g
@@ -13,6 +13,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from backoffice.db import make_engine, make_sessionmaker
+
+if TYPE_CHECKING:
+    from backoffice.services.fortnox import Fortnox
 from config.settings import Settings, SettingsError
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -43,11 +46,14 @@ def create_app(
         WTF_CSRF_SSL_STRICT=settings.web.secure_cookies,
     )
     engine = engine or make_engine(settings.database.url, settings.database.echo)
+    sessions = make_sessionmaker(engine)
+    from backoffice.services.fortnox import Fortnox
+
     app.extensions["dagskassa"] = {
         "settings": settings,
         "engine": engine,
-        "sessions": make_sessionmaker(engine),
-        "fortnox_transport": fortnox_transport,
+        "sessions": sessions,
+        "fortnox": Fortnox(settings, sessions, fortnox_transport),
     }
     csrf = CSRFProtect(app)
 
@@ -75,8 +81,8 @@ def settings() -> Settings:
     return _state()["settings"]
 
 
-def fortnox_transport() -> httpx.BaseTransport | None:
-    return _state()["fortnox_transport"]
+def fortnox() -> Fortnox:
+    return _state()["fortnox"]
 
 
 def _state() -> dict[str, Any]:

@@ -263,8 +263,9 @@ class FortnoxConnection(Base):
     company_name: Mapped[str | None] = mapped_column(String(200))
     company_org_number: Mapped[str | None] = mapped_column(String(20))
     scopes: Mapped[str] = mapped_column(Text, default="")
-    access_token_enc: Mapped[str | None] = mapped_column(Text)
-    refresh_token_enc: Mapped[str | None] = mapped_column(Text)
+    #: The token pair (``TokenSet.to_json``) encrypted with ``TokenCipher``; the times below are copies
+    #: in the clear, for the overview pages.
+    tokens_enc: Mapped[str | None] = mapped_column(Text)
     access_expires_at: Mapped[datetime | None]
     refresh_issued_at: Mapped[datetime | None]
     connected_at: Mapped[datetime | None]

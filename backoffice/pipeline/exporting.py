@@ -112,25 +112,22 @@ def attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, work
         try:
             account = runtime.open_session(db, store)
             plan = _plan(export, voucher, z_report, sync)
-            if export.attempts == 0 and not export.revision and runtime.duplicate_guard:
-                booked = account.vouchers_on(voucher.transaction_date)
-                mine = [v for v in booked if f"[{voucher.marker}]" in v.description]
-                if mine:
-                    return _posted(db, export, now, mine[0], adopted=True)
-                evidence = duplicate_evidence(voucher, booked)
-                if evidence:
-                    states.move(
-                        db,
-                        export,
-                        states.HELD_DUPLICATE,
-                        now=now,
-                        message="the same sales seem to be booked already on this date",
-                        fix="check the voucher named in the evidence; post anyway, or mark the day as booked",
-                        evidence=evidence,
-                    )
-                    export.evidence = evidence
-                    db.commit()
-                    return export.state
+            already = _already_posted(account, export, voucher, runtime)
+            if isinstance(already, list):
+                states.move(
+                    db,
+                    export,
+                    states.HELD_DUPLICATE,
+                    now=now,
+                    message="the same sales seem to be booked already on this date",
+                    fix="check the voucher named in the evidence; post anyway, or mark the day as booked",
+                    evidence=already,
+                )
+                export.evidence = already
+                db.commit()
+                return export.state
+            if already is not None:
+                return _posted(db, export, now, already, adopted=True)
             export.attempts += 1
             states.move(db, export, states.POSTING, now=now, attempt=export.attempts)
             export.claimed_by, export.claimed_at = worker, now
@@ -157,6 +154,24 @@ def attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, work
             return _posted(db, export, now, posted)
         db.commit()
         return export.state
+
+
+def _already_posted(
+    account: AccountingSession, export: Export, voucher: Voucher, runtime: ExportRuntime
+) -> PostedVoucher | list[dict[str, str]] | None:
+    """Before any send: our voucher if it is already there (adopt it), the evidence if the same sales
+    are booked there without our marker (hold it), else None (send it).
+
+    The first attempt of a day reads every voucher of that date, which finds both; later attempts (and
+    days the manager sent again) look for the marker alone.
+    """
+    if runtime.duplicate_guard and export.attempts == 0 and not export.revision and not export.forced:
+        booked = account.vouchers_on(voucher.transaction_date)
+        mine = [v for v in booked if f"[{voucher.marker}]" in v.description]
+        return mine[0] if mine else (duplicate_evidence(voucher, booked) or None)
+    if voucher.is_empty:
+        return None
+    return account.find_voucher(voucher.marker, voucher.transaction_date, voucher.series)
 
 
 def _code(code: object) -> str | None:

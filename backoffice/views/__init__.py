@@ -9,10 +9,10 @@ from flask_wtf.csrf import CSRFError
 
 
 def register_views(app: Flask) -> None:
-    from backoffice.views import agency, stores
+    from backoffice.views import agency, exports, fortnox, stores
 
-    app.register_blueprint(stores.bp)
-    app.register_blueprint(agency.bp)
+    for blueprint in (stores.bp, exports.bp, fortnox.bp, agency.bp):
+        app.register_blueprint(blueprint)
 
     @app.errorhandler(404)
     def not_found(_exc: Exception) -> Any:

@@ -1,0 +1,77 @@
+"""The integration settings form (DESIGN.md section 6): validated as a whole, audited field by field."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backoffice import audit
+from backoffice.models import FortnoxCostCenter, FortnoxVoucherSeries, Store, User
+from backoffice.services.mapping import settings_of
+from exporters.core.errors import Problem
+
+FLAGS = ("sync_sales", "invoicing", "allow_tip_on_invoice", "use_order_instead_of_invoice")
+_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_CODE = re.compile(r"^[A-Za-z0-9_\-]{1,20}$")
+
+
+def choices(session: Session, store: Store) -> tuple[list[FortnoxVoucherSeries], list[FortnoxCostCenter]]:
+    """The voucher series and cost centers imported from Fortnox, for the pickers."""
+    series = session.scalars(
+        select(FortnoxVoucherSeries)
+        .where(FortnoxVoucherSeries.store_id == store.id)
+        .order_by(FortnoxVoucherSeries.code)
+    ).all()
+    centers = session.scalars(
+        select(FortnoxCostCenter)
+        .where(FortnoxCostCenter.store_id == store.id, FortnoxCostCenter.active.is_(True))
+        .order_by(FortnoxCostCenter.code)
+    ).all()
+    return list(series), list(centers)
+
+
+def save_settings(session: Session, store: Store, user: User, form: Mapping[str, str]) -> list[Problem]:
+    """Apply the form; returns every problem (and changes nothing) when there is any."""
+    settings = settings_of(session, store)
+    series, centers = choices(session, store)
+    problems: list[Problem] = []
+    values: dict[str, object] = {flag: form.get(flag) == "on" for flag in FLAGS}
+    for name, known, label in (
+        ("voucher_series", {s.code for s in series}, "voucher series"),
+        ("cost_center", {c.code for c in centers}, "cost center"),
+        ("project", set(), "project"),
+    ):
+        value = form.get(name, "").strip() or None
+        if value is not None and not _CODE.match(value):
+            problems.append(
+                Problem(name, f"{value!r} is not a {label} code", "letters and digits, at most 20")
+            )
+        elif value is not None and known and value not in known:
+            problems.append(Problem(name, f"{label} {value} is not in Fortnox", "pick one from the list"))
+        values[name] = value
+    posting_time = form.get("posting_time", "").strip()
+    if not _TIME.match(posting_time):
+        problems.append(
+            Problem("posting_time", f"{posting_time!r} is not a time of day", "write HH:MM, e.g. 06:00")
+        )
+    values["posting_time"] = posting_time
+    if values["use_order_instead_of_invoice"] and not values["invoicing"]:
+        problems.append(
+            Problem(
+                "use_order_instead_of_invoice", "needs Invoice turned on", "turn on Invoice, or turn this off"
+            )
+        )
+    if problems:
+        return problems
+    changes = {}
+    for name, value in values.items():
+        before = getattr(settings, name)
+        if before != value:
+            changes[name] = [before, value]
+            setattr(settings, name, value)
+    if changes:
+        audit.record(session, user, "settings.changed", store, changes=changes)
+    return []

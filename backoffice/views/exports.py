@@ -1,0 +1,102 @@
+"""The exports page: each day's Z-report, its voucher preview, state and error, and the actions."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from backoffice.app import db
+from backoffice.auth import login_required
+from backoffice.i18n import _
+from backoffice.models import Export, RefusedReport, ZReportRecord
+from backoffice.services import exports
+from backoffice.views.common import current_store
+
+bp = Blueprint("exports", __name__, url_prefix="/stores/<int:store_id>/exports")
+
+
+@bp.get("/")
+@login_required
+def index(store_id: int) -> Any:
+    store = current_store(store_id)
+    session = db()
+    records = session.scalars(
+        select(ZReportRecord)
+        .where(ZReportRecord.store_id == store.id)
+        .options(selectinload(ZReportRecord.exports), selectinload(ZReportRecord.register))
+        .order_by(ZReportRecord.business_date.desc(), ZReportRecord.id.desc())
+        .limit(200)
+    ).all()
+    refused = session.scalars(
+        select(RefusedReport)
+        .where(RefusedReport.store_id == store.id)
+        .order_by(RefusedReport.id.desc())
+        .limit(50)
+    ).all()
+    return render_template("exports.html", store=store, records=records, refused=refused)
+
+
+def _record(store_id: int, z_report_id: int) -> tuple[Any, ZReportRecord]:
+    store = current_store(store_id)
+    record = (
+        db()
+        .scalars(
+            select(ZReportRecord).where(ZReportRecord.id == z_report_id, ZReportRecord.store_id == store.id)
+        )
+        .one_or_none()
+    )
+    if record is None:
+        abort(404)
+    return store, record
+
+
+@bp.get("/<int:z_report_id>")
+@login_required
+def detail(store_id: int, z_report_id: int) -> Any:
+    store, record = _record(store_id, z_report_id)
+    voucher, error = exports.preview(db(), store, record)
+    return render_template("export_detail.html", store=store, record=record, voucher=voucher, error=error)
+
+
+ACTIONS = {"send_now", "resend", "mark_booked"}
+
+
+@bp.post("/<int:z_report_id>/<action>")
+@login_required
+def act(store_id: int, z_report_id: int, action: str) -> Any:
+    store, record = _record(store_id, z_report_id)
+    if action not in ACTIONS or not record.exports:
+        abort(404)
+    session = db()
+    export: Export = record.exports[0]
+    if action == "send_now":
+        refused = exports.send_now(session, store, g.user, export)
+        flash(refused if refused else _("Queued for posting."), "error" if refused else "ok")
+    elif action == "resend":
+        exports.resend(session, store, g.user, export)
+        flash(_("Queued for posting."), "ok")
+    else:
+        exports.mark_booked(session, store, g.user, export)
+        flash(_("Marked as booked."), "ok")
+    session.commit()
+    return redirect(url_for("exports.detail", store_id=store.id, z_report_id=record.id))
+
+
+@bp.post("/post-missing")
+@login_required
+def post_missing(store_id: int) -> Any:
+    store = current_store(store_id)
+    try:
+        since = date.fromisoformat(request.form.get("since", ""))
+    except ValueError:
+        flash(_("Date") + ": " + "write YYYY-MM-DD", "error")
+        return redirect(url_for("exports.index", store_id=store.id))
+    session = db()
+    count = exports.post_missing_since(session, store, g.user, since)
+    session.commit()
+    flash(f"{count} " + _("days queued."), "ok")
+    return redirect(url_for("exports.index", store_id=store.id))
