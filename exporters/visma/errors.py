@@ -36,9 +36,8 @@ BUG_FIX = "Visma did not understand what Dagskassa sent; this is a bug in Dagska
 
 #: Visma's codes (FACTS.md error catalogue) and the fix in words a store manager understands.
 FIXES: dict[int, str] = {
-    2000: "Visma refused the voucher's contents (see its message): an inactive account, a cost center on an "
-    "account that does not allow one, or a mandatory cost center missing. Fix the account in Visma "
-    "(Inställningar > Kontoplan) or the mapping and send the day again",
+    2000: "Visma refused the voucher's contents (see its message); correct it in Visma or in the settings "
+    "and send the day again",
     3000: "something the voucher refers to (a cost center item) does not exist in Visma: check the store's "
     "cost center in the integration settings",
     3001: "there is no fiscal year in Visma for that date: create it in Visma (Inställningar > Räkenskapsår), "
@@ -64,6 +63,28 @@ FIXES: dict[int, str] = {
     6000: BUG_FIX,
     6001: BUG_FIX,
 }
+#: Code 2000 covers every model error; its message says which (words of Visma's messages, UNCONFIRMED).
+MODEL_FIXES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("balance",),
+        "the voucher does not balance; this is a bug in the Z-report figures or in Dagskassa, report it with "
+        "the Z-report",
+    ),
+    (
+        ("not allowed",),
+        "the account does not allow cost centers in Visma: allow them on the account (Inställningar > "
+        "Kontoplan) or remove the store's cost center from that account in the mapping",
+    ),
+    (
+        ("mandatory",),
+        "the account requires a cost center in Visma: set the store's cost center in the integration settings",
+    ),
+    (
+        ("not active", "inactive"),
+        "an inactive account: activate it in Visma (Inställningar > Kontoplan) or map the sale to an active "
+        "account, then send the day again",
+    ),
+)
 UNKNOWN_FIX = "Visma refused it; read Visma's message, correct it in Visma or in the settings, and send again"
 _WAIT = re.compile(r"try again in (\d+) seconds", re.IGNORECASE)
 
@@ -106,7 +127,13 @@ def parse_error_body(body: bytes | str) -> VismaError:
     )
 
 
-def fix_for(code: int | None) -> str:
+def fix_for(code: int | None, message: str = "") -> str:
+    """The store manager's fix for a Visma refusal: by its code, and for 2000 by its words."""
+    if code == 2000:
+        lowered = message.lower()
+        for words, fix in MODEL_FIXES:
+            if any(word in lowered for word in words):
+                return fix
     return FIXES.get(code or 0, UNKNOWN_FIX)
 
 
@@ -143,7 +170,7 @@ def raise_for_response(response: httpx.Response) -> None:
         raise Reconnect(said, RECONNECT_FIX)
     if status == 404:
         raise NotFound(said)
-    raise Rejected(error.message or said, error.code, fix_for(error.code))
+    raise Rejected(error.message or said, error.code, fix_for(error.code, error.message))
 
 
 def translate_transport_error(exc: httpx.TransportError, method: str, path: str) -> RetryLater:

@@ -46,7 +46,7 @@ def consent(
     assert page.status_code == 200 and "Godkänn" in page.text
     form = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
     form |= {"email": email, "password": password, "decision": decision, "company": company}
-    answer = http.post(urlsplit(url).path, data=form)
+    answer = http.post(url.split("?")[0], data=form)
     assert answer.status_code == 302, answer.text
     return answer.headers["Location"]
 
@@ -120,3 +120,9 @@ def mapping():
 @pytest.fixture
 def voucher(z_report: ZReport, mapping):
     return build_voucher(z_report, mapping)
+
+
+@pytest.fixture
+def bearer(tokens: InMemoryTokenStore) -> dict[str, str]:
+    """Headers for raw calls to the sandbox's /v2/ API as the connected store."""
+    return {"Authorization": f"Bearer {tokens.load().access_token}"}

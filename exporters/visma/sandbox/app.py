@@ -121,7 +121,7 @@ def serve(state: SandboxState, host: str = "127.0.0.1", port: int = 0) -> tuple[
     """Serve the sandbox on a thread (threaded server); returns the server and its base URL.
     Stop it with ``server.shutdown()``."""
     server = make_server(host, port, create_app(state), threaded=True)
-    threading.Thread(target=server.serve_forever, name="visma-sandbox", daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), name="visma-sandbox", daemon=True).start()
     return server, f"http://{host}:{server.server_port}"
 
 
