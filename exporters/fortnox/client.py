@@ -32,11 +32,12 @@ from exporters.fortnox.errors import Unauthorized, raise_for_response, translate
 from exporters.fortnox.limiter import SlidingWindowLimiter
 from exporters.fortnox.oauth import FortnoxOAuth
 from exporters.fortnox.tokens import RECONNECT_FIX, TokenSet, TokenStore, utc_now
-from exporters.providers import ChartAccount, NamedCode, PostedVoucher
+from exporters.providers import ChartAccount, NamedCode, PostedInvoice, PostedVoucher
 
 log = logging.getLogger(__name__)
 
 PAGE_LIMIT = 500
+CENT = Decimal("0.01")
 #: Seconds between attempts of a GET when Fortnox gives no Retry-After.
 GET_BACKOFF = (1.0, 3.0)
 
@@ -67,6 +68,15 @@ def encode_json(value: Any) -> bytes:
         return json.dumps(item, ensure_ascii=False)
 
     return encode(value).encode("utf-8")
+
+
+def _financial_year(item: Mapping[str, Any]) -> FinancialYear:
+    return FinancialYear(
+        id=int(item["Id"]),
+        from_date=date.fromisoformat(item["FromDate"]),
+        to_date=date.fromisoformat(item["ToDate"]),
+        accounting_method=item.get("AccountingMethod") or "",
+    )
 
 
 def _date(value: Any) -> date | None:
@@ -117,16 +127,12 @@ class FortnoxClient:
     def financial_year(self, on_date: date) -> FinancialYear | None:
         """The financial year covering ``on_date``, or None when the company has none for it."""
         years = self.get("/3/financialyears", {"date": on_date.isoformat()}).get("FinancialYears") or []
-        for item in years:
-            year = FinancialYear(
-                id=int(item["Id"]),
-                from_date=date.fromisoformat(item["FromDate"]),
-                to_date=date.fromisoformat(item["ToDate"]),
-                accounting_method=item.get("AccountingMethod") or "",
-            )
-            if year.covers(on_date):
-                return year
-        return None
+        return next((year for year in map(_financial_year, years) if year.covers(on_date)), None)
+
+    def financial_years(self) -> list[FinancialYear]:
+        """Every financial year of the company, oldest first."""
+        years = [_financial_year(item) for item in self.get_all("/3/financialyears", "FinancialYears")]
+        return sorted(years, key=lambda year: year.from_date)
 
     def accounts(self, financial_year: int) -> list[ChartAccount]:
         """The chart of accounts of a financial year (every page), with each account's cost-center and
@@ -180,7 +186,7 @@ class FortnoxClient:
             "fromdate": from_date.isoformat(),
             "todate": to_date.isoformat(),
         }
-        return [self._posted(item) for item in self.get_all(path, "Vouchers", params)]
+        return [posted_voucher(item) for item in self.get_all(path, "Vouchers", params)]
 
     def voucher(self, series: str, number: int, financial_year: int) -> dict[str, Any]:
         """One voucher with its rows, as Fortnox returns it (amounts as Decimal)."""
@@ -193,7 +199,7 @@ class FortnoxClient:
         client: on OutcomeUnknown the caller must look it up with :meth:`find_posted_voucher` first."""
         body = voucher_body(voucher, series)
         answer = self.post("/3/vouchers", body, {"financialyear": financial_year})
-        posted = self._posted(answer["Voucher"])
+        posted = posted_voucher(answer["Voucher"])
         log.info(
             "posted voucher %s%s (year %s) for %s", posted.series, posted.number, posted.year, voucher.marker
         )
@@ -259,15 +265,31 @@ class FortnoxClient:
         reference: str,
         tip_on_invoice: bool = False,
         as_order: bool = False,
-    ) -> str:
-        """An invoice (or, with ``as_order``, an order) for a sale made on account; returns its
-        DocumentNumber. ``reference`` (e.g. ``Kvitto 881 [dk:…]``) goes into ExternalInvoiceReference1
-        so the document can be found again. Never repeated by the client (see :meth:`create_voucher`)."""
+    ) -> PostedInvoice:
+        """An invoice (or, with ``as_order``, an order) dated ``on_date`` for a sale made on account.
+        ``reference`` (e.g. ``Kvitto 881 [dk:…]``, at most 80 characters) goes into
+        ExternalInvoiceReference1, where :meth:`find_invoice` finds it again. Never repeated by the
+        client (see :meth:`create_voucher`)."""
         kind = "Order" if as_order else "Invoice"
         body = invoice_body(sale, customer_number, mapping, on_date, reference, tip_on_invoice, as_order)
-        path = "/3/orders" if as_order else "/3/invoices"
-        document = self.post(path, {kind: body})[kind]
-        return str(document["DocumentNumber"])
+        document = self.post(f"/3/{kind.lower()}s", {kind: body})[kind]
+        log.info(
+            "created Fortnox %s %s for receipt %s",
+            kind.lower(),
+            document["DocumentNumber"],
+            sale.receipt_number,
+        )
+        return _posted_document(document, kind)
+
+    def find_invoice(self, marker: str, since: date, as_order: bool = False) -> PostedInvoice | None:
+        """The invoice (or order) dated ``since`` or later whose ExternalInvoiceReference1 carries
+        ``[marker]``, or None: the reconcile step for documents."""
+        kind = "Order" if as_order else "Invoice"
+        tag = f"[{marker}]"
+        for item in self.get_all(f"/3/{kind.lower()}s", f"{kind}s", {"fromdate": since.isoformat()}):
+            if tag in (item.get("ExternalInvoiceReference1") or ""):
+                return _posted_document(item, kind)
+        return None
 
     # -- the one request path ------------------------------------------------------------------------
 
@@ -351,24 +373,37 @@ class FortnoxClient:
                 raise RetryLater(f"Fortnox {method} {path} answered non-JSON: {response.text[:200]}") from exc
             raise OutcomeUnknown(f"Fortnox {method} {path} answered non-JSON: {response.text[:200]}") from exc
 
-    @staticmethod
-    def _posted(item: Mapping[str, Any]) -> PostedVoucher:
-        """A voucher of Fortnox's answer; ``year`` is Fortnox's financial year Id, ``ref`` e.g. "K 12"."""
-        series, number = str(item["VoucherSeries"]), int(item["VoucherNumber"])
-        rows = tuple(
-            (int(row["Account"]), Decimal(row.get("Debit") or 0), Decimal(row.get("Credit") or 0))
-            for row in item.get("VoucherRows") or ()
-            if not row.get("Removed")
-        )
-        return PostedVoucher(
-            ref=f"{series} {number}",
-            transaction_date=date.fromisoformat(item["TransactionDate"]),
-            description=item.get("Description") or "",
-            series=series,
-            number=number,
-            year=int(item["Year"]),
-            rows=rows,
-        )
+
+def posted_voucher(item: Mapping[str, Any]) -> PostedVoucher:
+    """A voucher of Fortnox's answer; ``year`` is Fortnox's financial year Id, ``ref`` e.g. "K 12"."""
+    series, number = str(item["VoucherSeries"]), int(item["VoucherNumber"])
+    rows = tuple(
+        (int(row["Account"]), _money(row.get("Debit")), _money(row.get("Credit")))
+        for row in item.get("VoucherRows") or ()
+        if not row.get("Removed")
+    )
+    return PostedVoucher(
+        ref=f"{series} {number}",
+        transaction_date=date.fromisoformat(item["TransactionDate"]),
+        description=item.get("Description") or "",
+        series=series,
+        number=number,
+        year=int(item["Year"]),
+        rows=rows,
+    )
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(value or 0).quantize(CENT)
+
+
+def _posted_document(item: Mapping[str, Any], kind: str) -> PostedInvoice:
+    return PostedInvoice(
+        ref=str(item["DocumentNumber"]),
+        kind=kind.lower(),
+        customer_number=str(item["CustomerNumber"]),
+        total=_money(item.get("Total")),
+    )
 
 
 def _digits(text: str) -> str:

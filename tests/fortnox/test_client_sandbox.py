@@ -159,15 +159,21 @@ def test_invoice_or_order_with_a_tip_row(
     client: FortnoxClient, sandbox: SandboxState, today, as_order
 ) -> None:
     mapping = parse_mapping({"cost_center": "REST1"}, bas_default_mapping_data())
-    number = client.create_invoice(
-        sale("40.00"), "1", mapping, today, "Kvitto 881 [dk:abc]", tip_on_invoice=True, as_order=as_order
+    posted = client.create_invoice(
+        sale("40.00"), "1", mapping, today, "Kvitto 881 [dk:abc.f1]", tip_on_invoice=True, as_order=as_order
     )
+    assert (posted.kind, posted.customer_number) == ("order" if as_order else "invoice", "1")
+    assert posted.total == Decimal("376.00")  # 300 + 12 % VAT + a VAT-free tip of 40
     tenant = sandbox.tenants[EXEMPELKROGEN]
-    document = (tenant.orders if as_order else tenant.invoices)[int(number)]
+    document = (tenant.orders if as_order else tenant.invoices)[int(posted.ref)]
     rows = document["OrderRows" if as_order else "InvoiceRows"]
     assert [(r["AccountNumber"], r["Total"], r["VAT"], r["CostCenter"]) for r in rows] == [
         (3002, Decimal("300.00"), 12, "REST1"),
         (2890, Decimal("40.00"), 0, "REST1"),
     ]
-    assert document["ExternalInvoiceReference1"] == "Kvitto 881 [dk:abc]"
+    assert document["ExternalInvoiceReference1"] == "Kvitto 881 [dk:abc.f1]"
     assert document["CustomerNumber"] == "1"
+    # the reconcile step finds it by its marker, and only by the whole marker
+    assert client.find_invoice("dk:abc.f1", today, as_order) == posted
+    assert client.find_invoice("dk:abc", today, as_order) is None
+    assert client.find_invoice("dk:abc.f1", today + timedelta(days=1), as_order) is None

@@ -1,0 +1,200 @@
+"""Fortnox as an accounting provider plug-in (identifier ``"fortnox"``), behind the seam of
+:mod:`exporters.providers`: the pipeline and the BackOffice post to it without knowing it is Fortnox.
+
+What this module hides: every voucher call names its financial year (found by date, Fortnox's series and
+accounts are per year), sales on invoice need a customer matched or created first, and documents are
+found again by the marker in ExternalInvoiceReference1.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from config.settings import FortnoxSettings, Settings
+from exporters.core.errors import FixData
+from exporters.core.mapping import AccountMapping
+from exporters.core.voucher import Voucher
+from exporters.core.zreport import InvoiceSale
+from exporters.fortnox.client import FinancialYear, FortnoxClient, posted_voucher
+from exporters.fortnox.limiter import LimiterRegistry
+from exporters.fortnox.oauth import BOOKKEEPING_SCOPES, INVOICING_SCOPES, FortnoxOAuth
+from exporters.fortnox.preflight import run_preflight
+from exporters.fortnox.tokens import TokenStore, utc_now
+from exporters.providers import (
+    ChartAccount,
+    CheckResult,
+    NamedCode,
+    PostedInvoice,
+    PostedVoucher,
+    PreflightRequest,
+    Provider,
+    register,
+)
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+#: ExternalInvoiceReference1 holds at most 80 characters; the marker is never cut.
+REFERENCE_MAX = 80
+
+
+def invoice_reference(receipt_number: str, marker: str) -> str:
+    """``Kvitto 881 [dk:…]``: what the customer and the bookkeeper see, and what finds it again."""
+    tail = f" [{marker}]"
+    return f"Kvitto {receipt_number}"[: REFERENCE_MAX - len(tail)] + tail
+
+
+class FortnoxSession:
+    """One store's Fortnox connection as an :class:`~exporters.providers.AccountingSession`.
+
+    ``mapping`` (the store's account mapping) is needed only for invoices and orders: their rows are
+    booked on the mapped revenue and tips accounts with the store's cost center and project."""
+
+    def __init__(
+        self,
+        client: FortnoxClient,
+        mapping: AccountMapping | None = None,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.client = client
+        self.mapping = mapping
+        self._now = now
+
+    def post_voucher(self, voucher: Voucher) -> PostedVoucher:
+        return self.client.create_voucher(voucher, self._year(voucher.transaction_date).id)
+
+    def find_voucher(self, marker: str, on: date, series: str | None = None) -> PostedVoucher | None:
+        return self.client.find_posted_voucher(marker, on, self._year(on).id, series)
+
+    def vouchers_on(self, on: date) -> list[PostedVoucher]:
+        """Every voucher of that date with its rows (one request per voucher: the list has no rows)."""
+        year = self._year(on).id
+        return [
+            posted_voucher(self.client.voucher(str(item.series), int(str(item.number)), year))
+            for item in self.client.vouchers(on, on, year)
+        ]
+
+    def post_invoice(
+        self,
+        sale: InvoiceSale,
+        marker: str,
+        *,
+        as_order: bool,
+        allow_tip: bool,
+        on: date | None = None,
+    ) -> PostedInvoice:
+        """The customer is matched by number or org number, else created; the document is dated ``on``
+        (pass the Z-report's business date; default today in Sweden)."""
+        if self.mapping is None:
+            raise FixData(
+                "the Fortnox session was opened without the store's account mapping",
+                "this is a bug in Dagskassa (open_session needs mapping= for invoicing); report it",
+            )
+        customer_number = self.client.find_or_create_customer(sale.customer)
+        return self.client.create_invoice(
+            sale,
+            customer_number,
+            self.mapping,
+            on or self._today(),
+            invoice_reference(sale.receipt_number, marker),
+            tip_on_invoice=allow_tip,
+            as_order=as_order,
+        )
+
+    def find_invoice(self, marker: str, on: date) -> PostedInvoice | None:
+        """The invoice or order carrying ``marker``, dated ``on`` or later. Orders are searched only
+        when the connection may read them (the ``order`` scope)."""
+        found = self.client.find_invoice(marker, on)
+        if found is None and "order" in self.client.tokens.load().scopes:
+            found = self.client.find_invoice(marker, on, as_order=True)
+        return found
+
+    def attach_file(self, posted: PostedVoucher, filename: str, content: bytes) -> None:
+        raise FixData(
+            f"attaching {filename} to Fortnox voucher {posted.ref} is not supported yet",
+            "attach the Z-report in Fortnox by hand if you need it there",
+        )
+
+    def accounts(self) -> list[ChartAccount]:
+        """The chart of the financial year of today (else of the latest year)."""
+        years = self.client.financial_years()
+        if not years:
+            return []
+        today = self._today()
+        year = next((y for y in years if y.covers(today)), years[-1])
+        return self.client.accounts(year.id)
+
+    def voucher_series(self, on: date) -> list[NamedCode]:
+        year = self.client.financial_year(on)
+        return self.client.voucher_series(year.id) if year else []
+
+    def cost_centers(self) -> list[NamedCode]:
+        return self.client.cost_centers()
+
+    def preflight(self, request: PreflightRequest) -> list[CheckResult]:
+        return run_preflight(
+            self.client,
+            request.mapping,
+            request.voucher_series,
+            request.cost_center,
+            request.on_date,
+            request.invoicing,
+            self._now,
+        )
+
+    def _today(self) -> date:
+        return self._now().astimezone(STOCKHOLM).date()
+
+    def _year(self, on: date) -> FinancialYear:
+        year = self.client.financial_year(on)
+        if year is None:
+            raise FixData(
+                f"Fortnox has no financial year covering {on}",
+                "create the financial year in Fortnox (Inställningar > Bokföring > Räkenskapsår), then "
+                "send the day again",
+            )
+        return year
+
+
+def _fortnox_settings(settings: Settings | FortnoxSettings) -> FortnoxSettings:
+    return settings if isinstance(settings, FortnoxSettings) else settings.fortnox
+
+
+def make_oauth(settings: Settings | FortnoxSettings, http: httpx.Client) -> FortnoxOAuth:
+    """The OAuth client for connecting a store (authorization URL, code exchange, revoke)."""
+    return FortnoxOAuth.from_settings(http, _fortnox_settings(settings))
+
+
+def open_session(
+    settings: Settings | FortnoxSettings,
+    http: httpx.Client,
+    tokens: TokenStore,
+    *,
+    mapping: AccountMapping | None = None,
+    limiters: LimiterRegistry | None = None,
+    now: Callable[[], datetime] = utc_now,
+    sleep: Callable[[float], None] = time.sleep,
+) -> FortnoxSession:
+    """A session over ``http`` for the connection whose tokens ``tokens`` keeps. Share ``limiters``
+    between the sessions of a process so a connection's 25 requests per 5 s are counted once."""
+    fortnox = _fortnox_settings(settings)
+    limiters = limiters or LimiterRegistry(fortnox.requests_per_window)
+    oauth = FortnoxOAuth(http, fortnox.client_id, fortnox.client_secret, fortnox.auth_url, now)
+    limiter = limiters.for_connection(tokens.connection_key)
+    client = FortnoxClient(http, tokens, oauth, limiter, fortnox.api_url, now, sleep)
+    return FortnoxSession(client, mapping, now)
+
+
+PROVIDER = register(
+    Provider(
+        identifier="fortnox",
+        verbose_name="Fortnox",
+        scopes=BOOKKEEPING_SCOPES,
+        invoicing_scopes=INVOICING_SCOPES,
+        open_session=open_session,
+        extras={"make_oauth": make_oauth, "invoicing": True},
+    )
+)
