@@ -3,7 +3,7 @@ licenses; and every answer checked against the schemas derived from Fortnox's pu
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -247,3 +247,37 @@ def test_missing_scope_and_missing_license(http: httpx.Client, state: SandboxSta
 def test_wrong_content_type_is_refused(api: httpx.Client) -> None:
     response = api.post("/3/costcenters", content=b"Code=X", headers={"Content-Type": "text/plain"})
     assert response.json()["ErrorInformation"]["code"] == 1000031
+
+
+def test_a_deleted_customer_s_number_stays_taken(api: httpx.Client) -> None:
+    assert api.delete("/3/customers/2").status_code == 204
+    assert api.get("/3/customers/2").status_code == 404
+    again = api.post("/3/customers", json={"Customer": {"Name": "Samma nummer", "CustomerNumber": "2"}})
+    assert again.status_code == 400 and again.json()["ErrorInformation"]["code"] == 2000637
+    auto = api.post("/3/customers", json={"Customer": {"Name": "Nästa"}}).json()["Customer"]
+    assert auto["CustomerNumber"] == "3"
+
+
+def test_invoice_filters(api: httpx.Client, state: SandboxState) -> None:
+    old = (state.clock.today() - timedelta(days=60)).isoformat()
+    row = {"AccountNumber": 3001, "DeliveredQuantity": "1", "Price": 10}
+    for day in (old, state.clock.today().isoformat()):
+        api.post(
+            "/3/invoices", json={"Invoice": {"CustomerNumber": "1", "InvoiceDate": day, "InvoiceRows": [row]}}
+        )
+    api.put("/3/invoices/2/bookkeep")
+
+    def numbers(wanted: str) -> list[str]:
+        return [
+            i["DocumentNumber"] for i in api.get("/3/invoices", params={"filter": wanted}).json()["Invoices"]
+        ]
+
+    assert numbers("unpaid") == ["1", "2"] and numbers("unpaidoverdue") == ["1"]
+    assert numbers("unbooked") == ["1"] and numbers("cancelled") == [] and numbers("fullypaid") == []
+
+
+def test_financialyeardate_picks_the_year_by_a_date(api: httpx.Client, state: SandboxState) -> None:
+    last_year = f"{state.clock.today().year - 1}-05-01"
+    series = api.get("/3/voucherseries/K", params={"financialyeardate": last_year}).json()["VoucherSeries"]
+    nowhere = api.get("/3/voucherseries/K", params={"financialyeardate": "1999-01-01"})
+    assert series["Year"] == 1 and nowhere.status_code == 400

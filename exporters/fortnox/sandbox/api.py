@@ -8,6 +8,7 @@ import functools
 import json
 import math
 from collections.abc import Callable, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -156,10 +157,20 @@ def paginate(items: Sequence[Any], key: str) -> Response:
     )
 
 
-def year_arg(tenant: Tenant, name: str = "financialyear") -> FinancialYear:
-    """The financial year a request names with ``?financialyear=``, else the preselected one (the year
-    of today, else the latest), as Fortnox does when the parameter is missing."""
-    year_id = int_arg(name)
+def year_arg(tenant: Tenant) -> FinancialYear:
+    """The financial year a request names with ``?financialyear=`` (its Id) or ``?financialyeardate=``
+    (a date in it), else the preselected one (the year of today, else the latest), as Fortnox does when
+    the parameter is missing."""
+    if "financialyeardate" in request.args:
+        try:
+            day = date.fromisoformat(request.args["financialyeardate"])
+        except ValueError:
+            raise invalid(errors.INVALID_PARAMETER, "Ogiltig parameter: financialyeardate") from None
+        year = tenant.year_for(day)
+        if year is None:
+            raise invalid(errors.NO_FINANCIAL_YEAR, f"Räkenskapsår saknas för valt datum ({day})")
+        return year
+    year_id = int_arg("financialyear")
     if year_id is not None:
         year = tenant.financial_years.get(year_id)
         if year is None:

@@ -7,6 +7,7 @@ years, accounts, voucher series and vouchers; ``costcenter`` for cost centers.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -465,6 +466,36 @@ def create_voucher(
     return voucher
 
 
+@dataclass(frozen=True)
+class Dimension:
+    """A cost center or a project on a voucher row, and the errors Fortnox gives for each."""
+
+    title: str
+    not_found: int
+    not_found_message: str
+    inactive: int
+    not_allowed: int
+    mandatory: int
+
+
+COST_CENTER = Dimension(
+    "Kostnadsställe",
+    errors.COST_CENTER_NOT_FOUND,
+    "Kan inte hitta kostnadsstället.",
+    errors.COST_CENTER_INACTIVE,
+    errors.COST_CENTER_NOT_ALLOWED,
+    errors.COST_CENTER_MANDATORY,
+)
+PROJECT = Dimension(
+    "Projekt",
+    errors.PROJECT_NOT_FOUND,
+    "Kan inte hitta projektet.",  # recorded
+    errors.PROJECT_INACTIVE,
+    errors.PROJECT_NOT_ALLOWED,
+    errors.PROJECT_MANDATORY,
+)
+
+
 def _voucher_row(
     tenant: Tenant, row: dict[str, Any], default_cost_center: str, default_project: str
 ) -> VoucherRow:
@@ -474,64 +505,40 @@ def _voucher_row(
         raise invalid(errors.ACCOUNT_NOT_FOUND, f"Kunde inte hitta konto ({number})")
     if not account.active:
         raise invalid(errors.ACCOUNT_INACTIVE, f'Konto "{number}" är inte aktivt')
-    cost_center = _dimension(
-        row.get("CostCenter"),
-        default_cost_center,
-        account.cost_center_settings,
-        number,
-        known=tenant.cost_centers,
-        codes=(errors.COST_CENTER_NOT_FOUND, errors.COST_CENTER_INACTIVE, errors.COST_CENTER_NOT_ALLOWED),
-        names=("Kostnadsställe", "kostnadsställe", errors.COST_CENTER_MANDATORY),
-    )
-    project = _dimension(
-        row.get("Project"),
-        default_project,
-        account.project_settings,
-        number,
-        known={code: active for code, active in tenant.projects.items()},
-        codes=(errors.PROJECT_NOT_FOUND, errors.PROJECT_INACTIVE, errors.COST_CENTER_NOT_ALLOWED),
-        names=("Projekt", "projekt", errors.PROJECT_MANDATORY),
-    )
+    cost_centers = {code: center.active for code, center in tenant.cost_centers.items()}
     return VoucherRow(
         account=number,
         debit=Decimal(row.get("Debit", 0)).quantize(CENT, ROUND_HALF_UP),
         credit=Decimal(row.get("Credit", 0)).quantize(CENT, ROUND_HALF_UP),
         description=row.get("Description") or account.description,
         transaction_information=row.get("TransactionInformation", ""),
-        cost_center=cost_center,
-        project=project,
+        cost_center=_dimension(
+            COST_CENTER, row.get("CostCenter"), default_cost_center, account.cost_center_settings, number,
+            cost_centers,
+        ),
+        project=_dimension(
+            PROJECT, row.get("Project"), default_project, account.project_settings, number, tenant.projects
+        ),
         quantity=Decimal(row.get("Quantity", 0)),
-    )
+    )  # fmt: skip
 
 
 def _dimension(
-    given: str | None,
-    default: str,
-    setting: str,
-    account: int,
-    *,
-    known: dict[str, Any],
-    codes: tuple[int, int, int],
-    names: tuple[str, str, int],
+    dimension: Dimension, given: str | None, default: str, setting: str, account: int, active: dict[str, bool]
 ) -> str:
-    """Check a row's cost center or project against the account's setting. The voucher's own value is
-    the default for rows whose account allows one."""
-    not_found_code, inactive_code, not_allowed_code = codes
-    title, word, mandatory_code = names
+    """Check a row's cost center or project against the account's setting (ALLOWED, MANDATORY,
+    NOTALLOWED). The voucher's own value is the default for rows whose account allows one."""
     if given and setting == "NOTALLOWED":
-        raise invalid(not_allowed_code, f"{title} är inte tillåtet på konto {account}")
+        raise invalid(dimension.not_allowed, f"{dimension.title} är inte tillåtet på konto {account}")
     code = given or (default if setting != "NOTALLOWED" else "")
-    if code:
-        if code not in known:
-            if not_found_code == errors.PROJECT_NOT_FOUND:
-                raise invalid(not_found_code, "Kan inte hitta projektet.")
-            raise invalid(not_found_code, f"Kan inte hitta {word} {code}")
-        entry = known[code]
-        active = entry if isinstance(entry, bool) else entry.active
-        if not active:
-            raise invalid(inactive_code, f"{title} {code} är inte aktivt")
-    elif setting == "MANDATORY":
-        raise invalid(mandatory_code, f"{title} är obligatoriskt på konto {account}")
+    if not code:
+        if setting == "MANDATORY":
+            raise invalid(dimension.mandatory, f"{dimension.title} är obligatoriskt på konto {account}")
+        return ""
+    if code not in active:
+        raise invalid(dimension.not_found, dimension.not_found_message)
+    if not active[code]:
+        raise invalid(dimension.inactive, f"{dimension.title} {code} är inte aktivt")
     return code
 
 

@@ -117,6 +117,16 @@ def create_customer(tenant: Tenant) -> Response:
     return answer({"Customer": customer_json(record)}, 201, "customers")
 
 
+@bp.delete("/customers/<number>")
+@endpoint("customer")
+def delete_customer(tenant: Tenant, number: str) -> Response:
+    """Deleted customer numbers stay taken (Fortnox's 2000637)."""
+    _customer(tenant, number, 404)
+    del tenant.customers[number]
+    tenant.deleted_customer_numbers.add(number)
+    return Response(status=204)
+
+
 def _customer(tenant: Tenant, number: str, status: int = 400) -> dict[str, Any]:
     found = tenant.customers.get(number)
     if found is None:
@@ -244,6 +254,19 @@ def create_invoice(tenant: Tenant) -> Response:
     return answer({"Invoice": invoice_json(invoice)}, 201, "invoices")
 
 
+def _invoice_in_filter(invoice: dict[str, Any], wanted: str | None) -> bool:
+    unpaid = invoice["Balance"] > 0 and not invoice["Cancelled"]
+    today = sandbox_state().clock.today().isoformat()
+    return {
+        None: True,
+        "cancelled": invoice["Cancelled"],
+        "fullypaid": not unpaid and not invoice["Cancelled"],
+        "unpaid": unpaid,
+        "unpaidoverdue": unpaid and invoice["DueDate"] < today,
+        "unbooked": not invoice["Booked"] and not invoice["Cancelled"],
+    }[wanted]
+
+
 @bp.get("/invoices")
 @endpoint("invoice")
 def invoices(tenant: Tenant) -> Response:
@@ -251,8 +274,7 @@ def invoices(tenant: Tenant) -> Response:
     found = [
         {"@url": url(f"invoices/{number}"), **{field: invoice.get(field) for field in INVOICE_LIST_FIELDS}}
         for number, invoice in sorted(tenant.invoices.items())
-        if _document_matches(invoice, "InvoiceDate")
-        and (wanted is None or (wanted == "unbooked" and not invoice["Booked"]) or wanted == "unpaid")
+        if _invoice_in_filter(invoice, wanted) and _document_matches(invoice, "InvoiceDate")
     ]
     return paginate(found, "Invoices")
 
