@@ -128,8 +128,8 @@ def _total(pairs: Iterable[tuple[int, Decimal]], accounts: Sequence[int]) -> Dec
     return sum((amount for account, amount in pairs if account in accounts), ZERO)
 
 
-def _net(pairs: Iterable[tuple[int, Decimal]]) -> Counter[int]:
-    net: Counter[int] = Counter()
+def _net(pairs: Iterable[tuple[int, Decimal]]) -> defaultdict[int, Decimal]:
+    net: defaultdict[int, Decimal] = defaultdict(lambda: ZERO)
     for account, amount in pairs:
         net[account] += amount
     return net
