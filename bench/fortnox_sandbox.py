@@ -24,9 +24,15 @@ from urllib.parse import parse_qs, urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
-from werkzeug.serving import make_server
 
-from exporters.fortnox.sandbox import CLIENT_ID, CLIENT_SECRET, SandboxState, create_app, seeded_state
+from exporters.fortnox.sandbox import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    SandboxServer,
+    SandboxState,
+    create_app,
+    seeded_state,
+)
 
 REDIRECT_URI = "http://127.0.0.1:8000/cb"
 BUREAU = {"email": "byra@redovisning.se", "password": "byra-sandbox"}
@@ -110,20 +116,13 @@ def main() -> int:
 
     state = seeded_state()
     state.knobs.rate_limit_enabled = False
-    server = make_server("127.0.0.1", 0, create_app(state), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        limits = httpx.Limits(max_connections=args.threads)
-        with httpx.Client(
-            base_url=f"http://127.0.0.1:{server.server_port}", timeout=30, limits=limits
-        ) as http:
-            report(
-                "over HTTP (127.0.0.1, threaded)",
-                args.vouchers,
-                *run(http, state, args.vouchers, args.threads),
-            )
-    finally:
-        server.shutdown()
+    limits = httpx.Limits(max_connections=args.threads)
+    with (
+        SandboxServer(state) as sandbox,
+        httpx.Client(base_url=sandbox.base_url, timeout=30, limits=limits) as http,
+    ):
+        over_http = run(http, state, args.vouchers, args.threads)
+    report("over HTTP (127.0.0.1, threaded)", args.vouchers, *over_http)
 
     state = seeded_state()
     state.knobs.rate_limit_enabled = False

@@ -3,17 +3,21 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from werkzeug.serving import make_server
 
-from exporters.fortnox.sandbox import CLIENT_ID, CLIENT_SECRET, SandboxState, create_app, seeded_state
+from exporters.fortnox.sandbox import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    SandboxServer,
+    SandboxState,
+    create_app,
+    seeded_state,
+)
 
 REDIRECT_URI = "http://127.0.0.1:8080/fortnox/callback"
 ALL_SCOPES = "bookkeeping companyinformation costcenter settings customer invoice order"
@@ -97,24 +101,11 @@ def api(http: httpx.Client) -> httpx.Client:
     return http
 
 
-@dataclass
-class Served:
-    base_url: str
-    state: SandboxState
-
-
 @pytest.fixture
-def served(state: SandboxState) -> Iterator[Served]:
+def served(state: SandboxState) -> Iterator[SandboxServer]:
     """The sandbox on 127.0.0.1 (a free port), threaded, as end-to-end tests and benchmarks use it."""
-    server = make_server("127.0.0.1", 0, create_app(state), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Served(f"http://127.0.0.1:{server.server_port}", state)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with SandboxServer(state) as server:
+        yield server
 
 
 def voucher_body(day: str, **overrides: Any) -> dict[str, Any]:

@@ -12,14 +12,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.fortnox_sandbox.conftest import Served, post_voucher, token_request, tokens
+from exporters.fortnox.sandbox import SandboxServer
+from tests.fortnox_sandbox.conftest import post_voucher, token_request, tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 TENANT = 100001
 
 
 @pytest.fixture
-def client(served: Served):
+def client(served: SandboxServer):
     with httpx.Client(base_url=served.base_url, timeout=10) as c:
         yield c
 
@@ -45,14 +46,14 @@ def test_oauth_dance_reused_refresh_and_bad_client_over_http(client: httpx.Clien
     assert bad_client.status_code == 401 and json.loads(bad_client.text)["error"] == "invalid_client"
 
 
-def test_dropped_connection_over_a_real_socket(api: httpx.Client, served: Served) -> None:
+def test_dropped_connection_over_a_real_socket(api: httpx.Client, served: SandboxServer) -> None:
     served.state.knobs.add_fault("drop", nth=(1,), method="POST")
     with pytest.raises(httpx.RemoteProtocolError):
         post_voucher(api, served.state)
     assert served.state.tenants[TENANT].vouchers == {}
 
 
-def test_store_then_drop_over_a_real_socket(api: httpx.Client, served: Served) -> None:
+def test_store_then_drop_over_a_real_socket(api: httpx.Client, served: SandboxServer) -> None:
     served.state.knobs.add_fault("store_then_drop", nth=(1,), method="POST", path="/3/vouchers")
     with pytest.raises(httpx.RemoteProtocolError):
         post_voucher(api, served.state)
@@ -60,7 +61,7 @@ def test_store_then_drop_over_a_real_socket(api: httpx.Client, served: Served) -
     assert [len(t["vouchers"]) for t in ledger if t["database_number"] == TENANT] == [1]
 
 
-def test_timeout_holds_the_answer_past_the_client_s_timeout(api: httpx.Client, served: Served) -> None:
+def test_timeout_holds_the_answer_past_the_client_s_timeout(api: httpx.Client, served: SandboxServer) -> None:
     served.state.knobs.timeout_sleep_s = 1.0
     served.state.knobs.add_fault("timeout", nth=(1,), method="POST")
     with pytest.raises(httpx.ReadTimeout):
@@ -68,7 +69,7 @@ def test_timeout_holds_the_answer_past_the_client_s_timeout(api: httpx.Client, s
     assert served.state.tenants[TENANT].vouchers == {}
 
 
-def test_concurrent_posts_get_distinct_numbers(api: httpx.Client, served: Served) -> None:
+def test_concurrent_posts_get_distinct_numbers(api: httpx.Client, served: SandboxServer) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(lambda _: post_voucher(api, served.state), range(12)))
     numbers = sorted(a.json()["Voucher"]["VoucherNumber"] for a in answers)

@@ -176,3 +176,6 @@ def test_ledger_page_and_json_show_what_was_posted(api: httpx.Client, state: San
     assert page.status_code == 200 and "Exempelkrogen AB" in page.text and "1250.00" in page.text
     mine = next(t for t in ledger if t["database_number"] == TENANT)
     assert len(mine["vouchers"]) == 1 and mine["vouchers"][0]["rows"][0]["debit"] == "1250.00"
+    assert mine["vouchers"][0]["rows"][0]["account_name"] == "Kassa"
+    only = api.get("/_sandbox/ledger.json", params={"tenant": 100002}).json()["tenants"]
+    assert [t["company_name"] for t in only] == ["Salong Björk AB"]

@@ -21,10 +21,21 @@ From Python: ``state = seeded_state(seed=7)``; ``state.knobs.latency_ms = 20``;
 ``state.knobs.add_fault("store_then_drop", nth=(1,), method="POST", path="/3/vouchers")``;
 ``state.clock.advance(3601)``; ``state.tenants[100001].accounts[1910].active = False``. Hold
 ``state.lock`` when changing it while a server thread runs. Over HTTP: ``/_sandbox/`` (see ``admin``).
+Served on a thread: ``with SandboxServer(state) as sandbox: ... sandbox.base_url ...``.
 """
 
 from exporters.fortnox.sandbox.app import create_app
 from exporters.fortnox.sandbox.seed import CLIENT_ID, CLIENT_SECRET, seeded_state
+from exporters.fortnox.sandbox.server import SandboxServer
 from exporters.fortnox.sandbox.state import Fault, Knobs, SandboxState
 
-__all__ = ["CLIENT_ID", "CLIENT_SECRET", "Fault", "Knobs", "SandboxState", "create_app", "seeded_state"]
+__all__ = [
+    "CLIENT_ID",
+    "CLIENT_SECRET",
+    "Fault",
+    "Knobs",
+    "SandboxServer",
+    "SandboxState",
+    "create_app",
+    "seeded_state",
+]

@@ -1,6 +1,7 @@
 """The sandbox's own pages and admin endpoints under ``/_sandbox/`` (no Fortnox path starts so).
 
-Reading needs nothing: ``GET /_sandbox/ledger`` (HTML), ``/_sandbox/ledger.json``, ``/_sandbox/state``.
+Reading needs nothing: ``GET /_sandbox/ledger`` (HTML), ``/_sandbox/ledger.json`` (both take
+``?tenant=<database number>``), ``/_sandbox/state`` (knobs, clock, counters, tenants).
 Changing needs the header ``X-Sandbox-Admin: 1``, so a Fortnox client pointed at the wrong base URL
 can never change the sandbox by mistake:
 
@@ -198,11 +199,17 @@ def set_licenses(number: int) -> Response:
         return jsonify({"licenses": sorted(licenses)})
 
 
+def _tenant_arg() -> int | None:
+    value = request.args.get("tenant", "")
+    return int(value) if value.isdigit() else None
+
+
 @bp.get("/ledger.json")
 def ledger_json() -> Response:
+    """``?tenant=100001`` for one company."""
     state = sandbox_state()
     with state.lock:
-        return jsonify({"tenants": state.ledger()})
+        return jsonify({"tenants": state.ledger(_tenant_arg())})
 
 
 LEDGER = """<!doctype html>
@@ -218,8 +225,8 @@ h2{margin-top:2rem}.meta{color:#666}</style></head><body>
 {% for v in tenant.vouchers %}
 <h3>{{ v.series }} {{ v.number }} · {{ v.transaction_date }} · {{ v.description }}</h3>
 <p class="meta">Räkenskapsår {{ v.year }}{% if v.comments %} · {{ v.comments }}{% endif %}</p>
-<table><thead><tr><th>Konto</th><th>Debet</th><th>Kredit</th><th>Kostnadsställe</th><th>Text</th></tr></thead><tbody>
-{% for r in v.rows %}<tr><td>{{ r.account }}</td><td class="num">{{ r.debit }}</td><td class="num">{{ r.credit }}</td>
+<table><thead><tr><th>Konto</th><th>Benämning</th><th>Debet</th><th>Kredit</th><th>Kostnadsställe</th><th>Text</th></tr></thead><tbody>
+{% for r in v.rows %}<tr><td>{{ r.account }}</td><td>{{ r.account_name }}</td><td class="num">{{ r.debit }}</td><td class="num">{{ r.credit }}</td>
 <td>{{ r.cost_center }}</td><td>{{ r.transaction_information }}</td></tr>{% endfor %}
 </tbody></table>
 {% endfor %}</section>
@@ -231,4 +238,5 @@ h2{margin-top:2rem}.meta{color:#666}</style></head><body>
 def ledger_page() -> str:
     state = sandbox_state()
     with state.lock:
-        return render_template_string(LEDGER, tenants=state.ledger(), now=state.clock.now().isoformat())
+        tenants = state.ledger(_tenant_arg())
+        return render_template_string(LEDGER, tenants=tenants, now=state.clock.now().isoformat())

@@ -354,10 +354,12 @@ class SandboxState:
     def tenant(self, database_number: int) -> Tenant:
         return self.tenants[database_number]
 
-    def ledger(self) -> list[dict[str, Any]]:
-        """Every tenant's vouchers with rows, for the ledger page and tests that count."""
+    def ledger(self, database_number: int | None = None) -> list[dict[str, Any]]:
+        """Every tenant's (or one tenant's) vouchers with rows, for the ledger page and tests that count."""
         out = []
         for tenant in self.tenants.values():
+            if database_number is not None and tenant.database_number != database_number:
+                continue
             vouchers = []
             for (year, series, number), voucher in sorted(tenant.vouchers.items()):
                 vouchers.append(
@@ -373,6 +375,7 @@ class SandboxState:
                         "rows": [
                             {
                                 "account": row.account,
+                                "account_name": tenant.accounts[row.account].description,
                                 "debit": f"{row.debit:.2f}",
                                 "credit": f"{row.credit:.2f}",
                                 "cost_center": row.cost_center,
