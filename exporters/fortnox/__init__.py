@@ -8,6 +8,8 @@ The client's public names are importable from here; they load on first use, so `
 - ``crypto``: :class:`TokenCipher` (tokens at rest, key rotation)
 - ``limiter``: :class:`SlidingWindowLimiter`, :class:`LimiterRegistry` (25 requests / 5 s per connection)
 - ``client``: :class:`FortnoxClient` (vouchers, reconcile by marker, customers, invoices, orders)
+- ``provider``: :class:`FortnoxSession` and :func:`open_session`, Fortnox behind ``exporters.providers``
+- ``bodies``: the request bodies built from the core's voucher and invoice sales
 - ``preflight``: :func:`run_preflight` (results are :class:`exporters.providers.CheckResult`)
 - ``errors``: Fortnox's answers into the shared error tree (exporters.core.errors)
 """
@@ -32,6 +34,8 @@ _EXPORTS = {
     "FortnoxClient": "client",
     "FinancialYear": "client",
     "run_preflight": "preflight",
+    "FortnoxSession": "provider",
+    "open_session": "provider",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -12,7 +12,7 @@ import pytest
 from config.bas import bas_default_mapping_data
 from exporters.core import BuildOptions, FixData, build_voucher, parse_mapping, parse_z_report
 from exporters.core.zreport import Customer, InvoiceLine, InvoiceSale
-from exporters.fortnox.client import encode_json, invoice_body, voucher_body
+from exporters.fortnox.bodies import encode_json, invoice_body, voucher_body
 from tests.exporters.zreports import restaurant_day
 
 
