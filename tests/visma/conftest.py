@@ -1,6 +1,6 @@
-"""Fixtures: a seeded Visma sandbox mounted in process (its own httpx transport, so dropped connections
-and timeouts surface as httpx raises them), a connection made through the real consent form, and a
-provider session over it."""
+"""Fixtures: a seeded Visma sandbox mounted in process (httpx.WSGITransport; dropped connections and
+timeouts surface as httpx raises them), a connection made through the real consent form, and a provider
+session over it."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from exporters.fortnox.tokens import InMemoryTokenStore, TokenSet
 from exporters.providers import get_provider
 from exporters.visma.oauth import SCOPES, VismaOAuth
 from exporters.visma.provider import VismaSession
-from exporters.visma.sandbox import SandboxState, SandboxTransport, create_app, seeded_state
+from exporters.visma.sandbox import SandboxState, create_app, seeded_state
 
 BASE = "http://visma.sandbox"
 REDIRECT = "http://127.0.0.1:8000/visma/callback"
@@ -81,7 +81,7 @@ def state() -> SandboxState:
 
 @pytest.fixture
 def http(state: SandboxState) -> Iterator[httpx.Client]:
-    with httpx.Client(transport=SandboxTransport(create_app(state)), base_url=BASE) as client:
+    with httpx.Client(transport=httpx.WSGITransport(app=create_app(state)), base_url=BASE) as client:
         yield client
 
 

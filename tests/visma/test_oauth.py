@@ -12,18 +12,14 @@ import pytest
 from exporters.core.errors import Reconnect
 from exporters.fortnox.tokens import InMemoryTokenStore
 from exporters.visma.oauth import SCOPES, AuthorizationDenied, VismaOAuth
-from exporters.visma.sandbox import SandboxState, serve
+from exporters.visma.sandbox import SandboxServer, SandboxState
 from tests.visma.conftest import REDIRECT, connect, consent, visma_settings
 
 
 @pytest.fixture
 def live(state: SandboxState) -> Iterator[tuple[httpx.Client, str]]:
-    server, base = serve(state)
-    try:
-        with httpx.Client(timeout=10) as http:
-            yield http, base
-    finally:
-        server.shutdown()
+    with SandboxServer(state) as sandbox, httpx.Client(timeout=10) as http:
+        yield http, sandbox.base_url
 
 
 def test_consent_gives_tokens_with_the_scopes_and_state_is_echoed(live, state: SandboxState) -> None:

@@ -3,11 +3,11 @@
 
 - ``state``: :class:`SandboxState` (companies, tokens, clock, knobs) — thread-safe under one lock
 - ``seed``: :func:`seeded_state` (a BAS-like chart, two companies, the ``dagskassa`` OAuth client)
-- ``app``: :func:`create_app`, :class:`SandboxTransport` (in process), :func:`serve` (on 127.0.0.1)
+- ``app``: :func:`create_app` (mount it with ``httpx.WSGITransport``), :class:`SandboxServer` (127.0.0.1)
 """
 
-from exporters.visma.sandbox.app import SandboxTransport, create_app, serve
+from exporters.visma.sandbox.app import SandboxServer, create_app
 from exporters.visma.sandbox.seed import seeded_state
 from exporters.visma.sandbox.state import SandboxState
 
-__all__ = ["SandboxState", "SandboxTransport", "create_app", "seeded_state", "serve"]
+__all__ = ["SandboxServer", "SandboxState", "create_app", "seeded_state"]

@@ -1,11 +1,12 @@
 """The Visma sandbox as a WSGI app: ``create_app(state)``, its fault knobs, the ``/_sandbox/`` pages, and
 an httpx transport that mounts it in process.
 
-Faults happen at the network's edge, where a real client would meet them. Over real HTTP
-(``dagskassa visma-sandbox`` or :func:`serve`) a ``drop`` closes the socket without an answer and a
-``timeout`` holds the request first. In process, :class:`SandboxTransport` turns the same faults into
-the exceptions httpx raises for them (``RemoteProtocolError``, ``ReadTimeout``), so the client under test
-runs the very code path it runs against Visma.
+Faults happen at the network's edge, where a real client would meet them (as in the Fortnox sandbox).
+Over real HTTP (``dagskassa visma-sandbox`` or :class:`SandboxServer`) a ``drop`` shuts the socket without
+an answer and a ``timeout`` holds the request ``timeout_sleep_s`` first. Mounted in process
+(``httpx.WSGITransport``) there is no socket, so the sandbox raises what httpx would have raised:
+``httpx.RemoteProtocolError`` or, at once, ``httpx.ReadTimeout``. Either way the client under test runs
+the very code path it runs against Visma.
 """
 
 from __future__ import annotations
@@ -23,21 +24,14 @@ from typing import Any
 
 import httpx
 from flask import Blueprint, Flask, Response, abort, request
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import make_server
 
 from exporters.visma.sandbox import api, identity, vouchers  # noqa: F401 - vouchers adds its views to api.bp
 from exporters.visma.sandbox.api import INTERNAL_SERVER_ERROR, error_response, rate_limited
+from exporters.visma.sandbox.seed import seeded_state
 from exporters.visma.sandbox.state import Company, Fault, Knobs, SandboxState
 
 admin = Blueprint("visma_sandbox_admin", __name__, url_prefix="/_sandbox")
-
-
-class ConnectionDropped(ConnectionError):
-    """The sandbox closed the connection without an answer (a ConnectionError, so werkzeug stays quiet)."""
-
-
-class HeldTooLong(ConnectionDropped):
-    """A ``timeout`` fault: the request was held, then dropped."""
 
 
 def create_app(state: SandboxState) -> Flask:
@@ -80,12 +74,11 @@ class FaultMiddleware:
             for _chunk in self.app(environ, lambda *args, **kwargs: None):
                 pass
         if fault.kind == "timeout":
-            if "werkzeug.socket" in environ:
-                time.sleep(state.knobs.timeout_sleep_s)
-            _drop(environ)
-            raise HeldTooLong("the sandbox held the request (timeout fault)")
+            if environ.get("werkzeug.socket") is None:
+                raise httpx.ReadTimeout("Visma sandbox: no answer in time (injected timeout)")
+            time.sleep(state.knobs.timeout_sleep_s)
         _drop(environ)
-        raise ConnectionDropped(f"the sandbox dropped the connection ({fault.kind} fault)")
+        raise AssertionError("unreachable")  # _drop always raises
 
 
 def _respond(response: Response, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
@@ -94,35 +87,43 @@ def _respond(response: Response, environ: dict[str, Any], start_response: Callab
 
 def _drop(environ: dict[str, Any]) -> None:
     sock = environ.get("werkzeug.socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+    if sock is None:
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    # werkzeug treats a ConnectionError as "the client went away" and writes nothing more.
+    raise ConnectionAbortedError("Visma sandbox: connection dropped on purpose")
 
 
-class SandboxTransport(httpx.WSGITransport):
-    """``httpx.WSGITransport`` over the sandbox, with dropped connections and timeouts raised as httpx
-    raises them on a real network."""
+class SandboxServer:
+    """``with SandboxServer() as sandbox: httpx.get(sandbox.base_url + "/_sandbox/ledger.json")``.
 
-    def __init__(self, app: Flask) -> None:
-        super().__init__(app=app)
+    Threaded werkzeug on ``host:port`` (port 0 picks a free one); ``state`` is the seeded sandbox unless
+    one is given, and stays reachable for the test to turn knobs or read the ledger."""
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        try:
-            return super().handle_request(request)
-        except HeldTooLong as exc:
-            raise httpx.ReadTimeout(str(exc), request=request) from exc
-        except ConnectionDropped as exc:
-            raise httpx.RemoteProtocolError(
-                "Server disconnected without sending a response.", request=request
-            ) from exc
+    def __init__(self, state: SandboxState | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.state = state if state is not None else seeded_state()
+        self._server = make_server(host, port, create_app(self.state), threaded=True)
+        self.base_url = f"http://{host}:{self._server.server_port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="visma-sandbox", daemon=True
+        )
 
+    def start(self) -> SandboxServer:
+        self._thread.start()
+        return self
 
-def serve(state: SandboxState, host: str = "127.0.0.1", port: int = 0) -> tuple[BaseWSGIServer, str]:
-    """Serve the sandbox on a thread (threaded server); returns the server and its base URL.
-    Stop it with ``server.shutdown()``."""
-    server = make_server(host, port, create_app(state), threaded=True)
-    threading.Thread(target=server.serve_forever, args=(0.05,), name="visma-sandbox", daemon=True).start()
-    return server, f"http://{host}:{server.server_port}"
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+        self._server.server_close()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
 
 # -- /_sandbox/: knobs, clock, companies, the ledger ------------------------------------------------------
