@@ -179,3 +179,11 @@ def test_ledger_page_and_json_show_what_was_posted(api: httpx.Client, state: San
     assert mine["vouchers"][0]["rows"][0]["account_name"] == "Kassa"
     only = api.get("/_sandbox/ledger.json", params={"tenant": 100002}).json()["tenants"]
     assert [t["company_name"] for t in only] == ["Salong Björk AB"]
+
+
+def test_reset_brings_back_the_seeds(api: httpx.Client, state: SandboxState) -> None:
+    post_voucher(api, state)
+    state.knobs.latency_ms = 50
+    assert api.post("/_sandbox/reset", json={"seed": 3}, headers=ADMIN).status_code == 200
+    assert _vouchers(state) == 0 and state.knobs.latency_ms == 0 and state.knobs.seed == 3
+    assert api.get("/3/companyinformation").status_code == 401  # tokens are gone too

@@ -8,6 +8,7 @@ can never change the sandbox by mistake:
 - ``POST /_sandbox/knobs``: ``{"latency_ms", "seed", "timeout_sleep_s", "rate_limit": {"enabled",
   "limit", "window_s"}, "faults": [{"kind", "rate", "nth", "method", "path", "status", "times"}]}``
   (each key optional; ``faults`` replaces the list);
+- ``POST /_sandbox/reset``: back to the documented seeds, ``{"seed": n}`` optional;
 - ``POST /_sandbox/clock``: ``{"now": "2026-11-20T23:00:00+01:00"}`` or ``{"advance_seconds": 3600}``;
 - ``POST /_sandbox/tenants``: ``{"database_number", "company_name", "organization_number",
   "user_email", "user_password"}`` adds a seeded company and a system administrator for it;
@@ -25,7 +26,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template_string, request
 
 from exporters.fortnox.sandbox.api import sandbox_state
-from exporters.fortnox.sandbox.seed import SERIES, seed_tenant
+from exporters.fortnox.sandbox.seed import SERIES, seed_tenant, seeded_state
 from exporters.fortnox.sandbox.state import KNOWN_SCOPES, Fault, SandboxState, Tenant, User
 
 bp = Blueprint("fortnox_sandbox_admin", __name__, url_prefix="/_sandbox")
@@ -113,6 +114,19 @@ def set_knobs() -> Response:
         if "seed" in data:
             knobs.reseed(int(data["seed"]))
         return jsonify(knobs.to_dict())
+
+
+@bp.post("/reset")
+def reset() -> Response:
+    """Back to the documented seeds (``{"seed": n}`` optional): tenants, tokens, knobs, clock, counters."""
+    data = request.get_json(silent=True) or {}
+    state = sandbox_state()
+    fresh = seeded_state(seed=int(data.get("seed", 0)))
+    with state.lock:
+        for name, value in vars(fresh).items():
+            if name != "lock":
+                setattr(state, name, value)
+        return jsonify({"reset": True})
 
 
 @bp.post("/clock")
