@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+import httpx
 import jsonschema
 import pytest
 
@@ -16,7 +17,7 @@ from exporters.core.zreport import Customer, InvoiceLine, InvoiceSale
 from exporters.fortnox.client import FortnoxClient
 from exporters.fortnox.sandbox import SandboxState
 from exporters.fortnox.schemas import response_schema
-from tests.fortnox.conftest import EXEMPELKROGEN
+from tests.fortnox.conftest import EXEMPELKROGEN, connect, make_client
 from tests.fortnox.test_voucher_rules import THIS_YEAR, day_voucher, vouchers_in
 
 
@@ -177,3 +178,26 @@ def test_invoice_or_order_with_a_tip_row(
     assert client.find_invoice("dk:abc.f1", today, as_order) == posted
     assert client.find_invoice("dk:abc", today, as_order) is None
     assert client.find_invoice("dk:abc.f1", today + timedelta(days=1), as_order) is None
+
+
+def test_over_real_http_a_post_without_answer_is_outcome_unknown_and_reconciled(served_sandbox) -> None:
+    """Real sockets: a held request runs into the client's read timeout, a stored-then-dropped one ends
+    in a closed connection; both are OutcomeUnknown, and the marker tells which one was stored."""
+    sandbox = served_sandbox.state
+    sandbox.knobs.timeout_sleep_s = 1.0
+    with httpx.Client(timeout=httpx.Timeout(5.0, read=0.3)) as http:
+        client = make_client(
+            http, sandbox, connect(http, sandbox, base=served_sandbox.url), served_sandbox.url
+        )
+        today = sandbox.clock.today()
+        held, stored = day_voucher(today), day_voucher(today - timedelta(days=1))
+        sandbox.knobs.add_fault("timeout", nth=(1,), method="POST", path="/3/vouchers")
+        with pytest.raises(OutcomeUnknown) as caught:
+            client.create_voucher(held, THIS_YEAR)
+        assert isinstance(caught.value.__cause__, httpx.ReadTimeout)
+        sandbox.knobs.add_fault("store_then_drop", nth=(1,), method="POST", path="/3/vouchers")
+        with pytest.raises(OutcomeUnknown) as caught:
+            client.create_voucher(stored, THIS_YEAR)
+        assert isinstance(caught.value.__cause__, httpx.RemoteProtocolError)
+        assert client.find_posted_voucher(held.marker, today, THIS_YEAR) is None
+        assert client.find_posted_voucher(stored.marker, stored.transaction_date, THIS_YEAR) is not None
