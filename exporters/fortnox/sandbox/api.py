@@ -187,3 +187,10 @@ def year_arg(tenant: Tenant) -> FinancialYear:
 
 def url(path: str) -> str:
     return f"{request.host_url}3/{path}"
+
+
+def parse_date(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise invalid(errors.INVALID_PARAMETER, f"Ogiltigt datum i {name}: {value}") from None

@@ -15,11 +15,20 @@ from typing import Any
 from flask import Response, request
 
 from exporters.fortnox.sandbox import errors
-from exporters.fortnox.sandbox.api import answer, bp, endpoint, paginate, read_body, sandbox_state, url
-from exporters.fortnox.sandbox.bookkeeping import create_voucher, parse_date
+from exporters.fortnox.sandbox.api import (
+    answer,
+    bp,
+    endpoint,
+    paginate,
+    parse_date,
+    read_body,
+    sandbox_state,
+    url,
+)
 from exporters.fortnox.sandbox.errors import invalid, not_found
 from exporters.fortnox.sandbox.seed import customer_record
 from exporters.fortnox.sandbox.state import Tenant
+from exporters.fortnox.sandbox.vouchers import create_voucher
 
 CENT = Decimal("0.01")
 SALES_ACCOUNT = 3001
