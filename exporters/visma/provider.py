@@ -20,7 +20,7 @@ import httpx
 
 from config.settings import Settings, VismaSettings
 from exporters.core.errors import FixData, NotFound
-from exporters.core.mapping import ALLOWED, MANDATORY, NOTALLOWED
+from exporters.core.mapping import ALLOWED, MANDATORY, NOTALLOWED, AccountMapping
 from exporters.core.voucher import Voucher
 from exporters.core.zreport import InvoiceSale
 from exporters.fortnox.limiter import LimiterRegistry
@@ -178,19 +178,26 @@ def make_oauth(settings: Settings | VismaSettings, http: httpx.Client) -> VismaO
     return VismaOAuth.from_settings(http, _visma_settings(settings))
 
 
+def make_limiters(settings: Settings | VismaSettings) -> LimiterRegistry:
+    """Limiters per connection and endpoint: ``visma.requests_per_minute`` in any 60 seconds."""
+    return LimiterRegistry(_visma_settings(settings).requests_per_minute, 60.0)
+
+
 def open_session(
     settings: Settings | VismaSettings,
     http: httpx.Client,
     tokens: TokenStore,
     *,
+    mapping: AccountMapping | None = None,
     limiters: LimiterRegistry | None = None,
     now: Callable[[], datetime] = utc_now,
     sleep: Callable[[float], None] = time.sleep,
 ) -> VismaSession:
     """A session over ``http`` for the connection whose tokens ``tokens`` keeps. Share ``limiters``
-    between the sessions of a process, so Visma's per-endpoint minute is counted once."""
+    (from :func:`make_limiters`, not Fortnox's) between the sessions of a process, so Visma's minute per
+    endpoint is counted once. ``mapping`` is taken for the seam's sake: without invoicing Visma needs none."""
     visma = _visma_settings(settings)
-    limiters = limiters or LimiterRegistry(visma.requests_per_minute, 60.0)
+    limiters = limiters or make_limiters(visma)
     oauth = VismaOAuth(http, visma.client_id, visma.client_secret, visma.identity_url, now)
     return VismaSession(VismaClient(http, tokens, oauth, limiters, visma.api_url, now, sleep), now)
 
@@ -202,6 +209,6 @@ PROVIDER = register(
         scopes=SCOPES,
         invoicing_scopes=(),
         open_session=open_session,
-        extras={"make_oauth": make_oauth, "invoicing": False},
+        extras={"make_oauth": make_oauth, "make_limiters": make_limiters, "invoicing": False},
     )
 )

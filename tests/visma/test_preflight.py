@@ -12,7 +12,7 @@ from exporters.providers import PreflightRequest
 from exporters.visma.preflight import CHECKS
 from exporters.visma.provider import VismaSession
 from exporters.visma.sandbox import SandboxState
-from exporters.visma.sandbox.app import apply_company_change
+from exporters.visma.sandbox.admin import apply_company_change
 from tests.visma.conftest import connect, visma_settings
 
 DAY = date(2026, 3, 14)

@@ -105,8 +105,11 @@ def test_scopes_module_and_tokens(http: httpx.Client, state: SandboxState) -> No
 
 
 def test_knobs_clock_and_company_over_http(http: httpx.Client, bearer: dict, state: SandboxState) -> None:
+    admin = {"X-Sandbox-Admin": "1"}
+    assert http.post("/_sandbox/knobs", json={"latency_ms": 1}).status_code == 403
     knobs = http.post(
         "/_sandbox/knobs",
+        headers=admin,
         json={
             "latency_ms": 1,
             "rate_limit": {"limit": 2},
@@ -121,12 +124,17 @@ def test_knobs_clock_and_company_over_http(http: httpx.Client, bearer: dict, sta
     assert http.get("/v2/costcenters", headers=bearer).status_code == 200
     assert http.get("/v2/costcenters", headers=bearer).status_code == 200
     assert http.get("/v2/costcenters", headers=bearer).json()["ErrorCode"] == 4010
-    assert http.post("/_sandbox/knobs", json={"faults": [{"kind": "melt"}]}).status_code == 400
+    assert http.post("/_sandbox/knobs", json={"faults": [{"kind": "melt"}]}, headers=admin).status_code == 400
     before = state.clock.now()
-    http.post("/_sandbox/clock", json={"advance_seconds": 86400})
+    http.post("/_sandbox/clock", json={"advance_seconds": 86400}, headers=admin)
     assert (state.clock.now() - before).days == 1
-    http.post("/_sandbox/companies/exempelkrogen", json={"accounting_locked_to": "2026-02-28"})
+    http.post("/_sandbox/companies/exempelkrogen", json={"accounting_locked_to": "2026-02-28"}, headers=admin)
     assert state.companies["exempelkrogen"].accounting_locked_to == date(2026, 2, 28)
+    http.post("/_sandbox/knobs", json={"faults": []}, headers=admin)
+    assert state.knobs.faults == []
+    http.post("/_sandbox/reset", headers=admin)
+    assert state.companies["exempelkrogen"].accounting_locked_to == date(2025, 12, 31)
+    assert http.get("/v2/costcenters", headers=bearer).status_code == 401  # the tokens went with the reset
 
 
 @pytest.mark.parametrize("path", ["/v2/accounts/{year}", "/v2/fiscalyears", "/v2/costcenters"])

@@ -13,7 +13,7 @@ from exporters.core.errors import FixData, Rejected
 from exporters.core.voucher import Voucher, VoucherRow
 from exporters.visma.provider import VismaSession
 from exporters.visma.sandbox import SandboxState
-from exporters.visma.sandbox.app import apply_company_change
+from exporters.visma.sandbox.admin import apply_company_change
 
 DAY = date(2026, 3, 14)
 

@@ -344,6 +344,9 @@ class SandboxState:
         window.append(now)
         return None
 
+    def clear_rate_windows(self) -> None:
+        self._windows.clear()
+
     def pick_fault(self, method: str, path: str) -> Fault | None:
         chosen = None
         for fault in self.knobs.faults:
