@@ -180,12 +180,14 @@ def test_invoice_or_order_with_a_tip_row(
     assert client.find_invoice("dk:abc.f1", today + timedelta(days=1), as_order) is None
 
 
-def test_over_real_http_a_post_without_answer_is_outcome_unknown_and_reconciled(served_sandbox) -> None:
+def test_over_real_http_a_post_without_answer_is_outcome_unknown_and_reconciled(
+    served_sandbox, sent_bodies
+) -> None:
     """Real sockets: a held request runs into the client's read timeout, a stored-then-dropped one ends
     in a closed connection; both are OutcomeUnknown, and the marker tells which one was stored."""
     sandbox = served_sandbox.state
     sandbox.knobs.timeout_sleep_s = 1.0
-    with httpx.Client(timeout=httpx.Timeout(5.0, read=0.3)) as http:
+    with httpx.Client(timeout=httpx.Timeout(5.0, read=0.3), event_hooks={"request": [sent_bodies]}) as http:
         client = make_client(
             http, sandbox, connect(http, sandbox, base=served_sandbox.url), served_sandbox.url
         )

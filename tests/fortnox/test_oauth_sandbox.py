@@ -19,8 +19,8 @@ from tests.fortnox.conftest import ALL_SCOPES, REDIRECT_URI, Served, connect, co
 
 
 @pytest.fixture
-def real_http(served_sandbox: Served) -> httpx.Client:
-    with httpx.Client(timeout=10) as http:
+def real_http(served_sandbox: Served, sent_bodies) -> httpx.Client:
+    with httpx.Client(timeout=10, event_hooks={"request": [sent_bodies]}) as http:
         yield http
 
 
