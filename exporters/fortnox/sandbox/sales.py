@@ -1,9 +1,5 @@
-"""Customers (scope ``customer``), invoices (``invoice``) and orders (``order``), as far as the product
-uses them: create, read, list with filters, book an invoice, turn an order into an invoice.
-
-Fortnox's list filters search with LIKE (FACTS.md section 5), so ``?customernumber=1`` also finds
-customers 10 and 11, and ``?organisationnumber=556`` every number containing 556: a client must compare
-the answers exactly.
+"""Invoices (scope ``invoice``) and orders (``order``), as far as the product uses them: create, read,
+list with filters, book an invoice (Fortnox makes its voucher in series B), turn an order into an invoice.
 """
 
 from __future__ import annotations
@@ -25,8 +21,8 @@ from exporters.fortnox.sandbox.api import (
     sandbox_state,
     url,
 )
+from exporters.fortnox.sandbox.customers import check_filter, find_customer, like
 from exporters.fortnox.sandbox.errors import invalid, not_found
-from exporters.fortnox.sandbox.seed import customer_record
 from exporters.fortnox.sandbox.state import Tenant
 from exporters.fortnox.sandbox.vouchers import create_voucher
 
@@ -35,114 +31,6 @@ SALES_ACCOUNT = 3001
 RECEIVABLES_ACCOUNT = 1510
 VAT_ACCOUNTS = {Decimal(25): 2611, Decimal(12): 2621, Decimal(6): 2631}
 INVOICE_SERIES = "B"
-
-#: Values of the generic ``filter`` parameter each list accepts; anything else is Fortnox's 2000587.
-FILTERS = {
-    "customers": {"active", "inactive"},
-    "invoices": {"cancelled", "fullypaid", "unpaid", "unpaidoverdue", "unbooked"},
-    "orders": {"cancelled", "expired", "invoicecreated", "invoicenotcreated"},
-}
-
-
-def _check_filter(kind: str) -> str | None:
-    value = request.args.get("filter")
-    if value is not None and value not in FILTERS[kind]:
-        raise invalid(errors.INVALID_FILTER, "Ett ogiltigt filter har använts.")
-    return value
-
-
-def _like(value: Any, wanted: str) -> bool:
-    return wanted.lower() in str(value or "").lower()
-
-
-# -- customers -------------------------------------------------------------------------------------------
-
-CUSTOMER_LIST_FIELDS = (
-    "Address1",
-    "Address2",
-    "City",
-    "CustomerNumber",
-    "Email",
-    "Name",
-    "OrganisationNumber",
-)
-
-
-def customer_json(customer: dict[str, Any]) -> dict[str, Any]:
-    return {"@url": url(f"customers/{customer['CustomerNumber']}"), **customer}
-
-
-@bp.get("/customers")
-@endpoint("customer")
-def customers(tenant: Tenant) -> Response:
-    wanted = _check_filter("customers")
-    found = []
-    for customer in sorted(tenant.customers.values(), key=lambda c: _number_key(c["CustomerNumber"])):
-        if wanted and customer["Active"] != (wanted == "active"):
-            continue
-        if not all(
-            _like(customer.get(field), request.args[param])
-            for param, field in (
-                ("customernumber", "CustomerNumber"),
-                ("organisationnumber", "OrganisationNumber"),
-                ("name", "Name"),
-                ("email", "Email"),
-            )
-            if param in request.args
-        ):
-            continue
-        item = {field: customer.get(field) for field in CUSTOMER_LIST_FIELDS}
-        item.update({"@url": url(f"customers/{customer['CustomerNumber']}"), "Phone": customer.get("Phone1")})
-        item["ZipCode"] = customer.get("ZipCode")
-        found.append(item)
-    return paginate(found, "Customers")
-
-
-def _number_key(number: str) -> tuple[int, str]:
-    return (int(number), "") if number.isdigit() else (10**12, number)
-
-
-@bp.get("/customers/<number>")
-@endpoint("customer")
-def customer(tenant: Tenant, number: str) -> Response:
-    return answer({"Customer": customer_json(_customer(tenant, number, 404))})
-
-
-@bp.post("/customers")
-@endpoint("customer")
-def create_customer(tenant: Tenant) -> Response:
-    fields = read_body("Customer", "Customer")
-    number = fields.get("CustomerNumber")
-    if number:
-        if number in tenant.deleted_customer_numbers:
-            raise invalid(errors.CUSTOMER_NUMBER_RESERVED, f"Kundnummer {number} har använts tidigare")
-        if number in tenant.customers:
-            raise invalid(errors.CUSTOMER_NUMBER_TAKEN, f"Kundnummer {number} används redan")
-    else:
-        taken = [int(n) for n in (*tenant.customers, *tenant.deleted_customer_numbers) if n.isdigit()]
-        number = str(max(taken, default=0) + 1)
-    record = customer_record(number, fields)
-    tenant.customers[number] = record
-    return answer({"Customer": customer_json(record)}, 201, "customers")
-
-
-@bp.delete("/customers/<number>")
-@endpoint("customer")
-def delete_customer(tenant: Tenant, number: str) -> Response:
-    """Deleted customer numbers stay taken (Fortnox's 2000637)."""
-    _customer(tenant, number, 404)
-    del tenant.customers[number]
-    tenant.deleted_customer_numbers.add(number)
-    return Response(status=204)
-
-
-def _customer(tenant: Tenant, number: str, status: int = 400) -> dict[str, Any]:
-    found = tenant.customers.get(number)
-    if found is None:
-        error = not_found if status == 404 else invalid
-        raise error(errors.CUSTOMER_NOT_FOUND, "Kan inte hitta kunden.")
-    return found
-
 
 # -- documents (invoices and orders) ---------------------------------------------------------------------
 
@@ -192,7 +80,7 @@ def _totals(rows: list[dict[str, Any]]) -> dict[str, Decimal]:
 
 
 def _document(tenant: Tenant, fields: dict[str, Any], number: int, date_field: str) -> dict[str, Any]:
-    customer = _customer(tenant, fields["CustomerNumber"])
+    customer = find_customer(tenant, fields["CustomerNumber"])
     today = sandbox_state().clock.today()
     document = {
         "Address1": customer.get("Address1") or "",
@@ -279,7 +167,7 @@ def _invoice_in_filter(invoice: dict[str, Any], wanted: str | None) -> bool:
 @bp.get("/invoices")
 @endpoint("invoice")
 def invoices(tenant: Tenant) -> Response:
-    wanted = _check_filter("invoices")
+    wanted = check_filter("invoices")
     found = [
         {"@url": url(f"invoices/{number}"), **{field: invoice.get(field) for field in INVOICE_LIST_FIELDS}}
         for number, invoice in sorted(tenant.invoices.items())
@@ -348,7 +236,7 @@ def _document_matches(document: dict[str, Any], date_field: str) -> bool:
     if "todate" in request.args and day > parse_date(request.args["todate"], "todate"):
         return False
     return all(
-        _like(document.get(field), request.args[param])
+        like(document.get(field), request.args[param])
         for param, field in (
             ("customernumber", "CustomerNumber"),
             ("documentnumber", "DocumentNumber"),
@@ -390,7 +278,7 @@ def create_order(tenant: Tenant) -> Response:
 @bp.get("/orders")
 @endpoint("order")
 def orders(tenant: Tenant) -> Response:
-    wanted = _check_filter("orders")
+    wanted = check_filter("orders")
     found = []
     for number, order in sorted(tenant.orders.items()):
         invoiced = order["InvoiceReference"] != "0"
