@@ -326,6 +326,11 @@ class FortnoxClient:
         except Unauthorized as exc:
             raise Reconnect(f"Fortnox refuses a fresh access token: {exc}", RECONNECT_FIX) from exc
 
+    def renew_tokens(self) -> TokenSet:
+        """Refresh now, whatever the access token's age: the scheduler's keep-alive, run well before the
+        refresh token's 45 days are up. Raises Reconnect (and marks the connection) if it is dead."""
+        return self._refresh(self.tokens.load())
+
     def _refresh(self, stale: TokenSet) -> TokenSet:
         return self.tokens.refresh(stale, self.oauth.refresh)
 

@@ -129,6 +129,15 @@ def test_a_401_is_answered_by_one_refresh(client: FortnoxClient, sandbox: Sandbo
     assert store.refresh_count == 1
 
 
+def test_renewing_keeps_an_idle_connection_alive_past_45_days(client, sandbox: SandboxState, store) -> None:
+    for _ in range(3):
+        with sandbox.lock:
+            sandbox.clock.advance(timedelta(days=30).total_seconds())
+        client.renew_tokens()
+    assert store.refresh_count == 3
+    assert client.company_information()["CompanyName"] == "Exempelkrogen AB"
+
+
 def test_customer_found_by_number_then_by_org_number_else_created(client: FortnoxClient, sandbox) -> None:
     assert client.find_or_create_customer(Customer("Lunchklubben AB", number="1")) == "1"
     # a LIKE search for 556000-0001 also matches 556000-00012; only the exact one is taken
