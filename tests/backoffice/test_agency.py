@@ -79,12 +79,14 @@ def test_overview_shows_every_store_with_last_export_in_constant_queries(client,
     assert "pf failed" in row and "2026-03-02" in row and "behöver åtgärd" in row
 
 
+def names(html: str) -> list[str]:
+    """The store names in the table, in order."""
+    return [part.split("</a>")[0] for part in html.split('/">')[1:] if part.startswith("Butik ")]
+
+
 def test_overview_sorts_and_filters(client, engine, world):
     _add_stores(engine, world.agency_a, 9)
     sign_in(client, world.admin_a)
-    names = lambda html: [
-        part.split("</a>")[0] for part in html.split('/">')[1:] if part.startswith("Butik ")
-    ]  # noqa: E731
     descending = names(client.get("/agency/?sort=name&dir=desc").get_data(as_text=True))
     assert descending == sorted(descending, reverse=True) and len(descending) == 9
     failing = client.get("/agency/?sort=preflight").get_data(as_text=True)
