@@ -23,9 +23,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template_string, request
+from flask import Blueprint, Response, jsonify, request
 
 from exporters.fortnox.sandbox.api import sandbox_state
+from exporters.fortnox.sandbox.pages import ledger_page_html
 from exporters.fortnox.sandbox.seed import SERIES, seed_tenant, seeded_state
 from exporters.fortnox.sandbox.state import KNOWN_SCOPES, Fault, SandboxState, Tenant, User
 
@@ -226,31 +227,9 @@ def ledger_json() -> Response:
         return jsonify({"tenants": state.ledger(_tenant_arg())})
 
 
-LEDGER = """<!doctype html>
-<html lang="sv"><head><meta charset="utf-8"><title>Fortnox sandbox – huvudbok</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem;color:#1b1b1b}table{border-collapse:collapse;margin:.4rem 0 1.2rem}
-td,th{border-bottom:1px solid #dde;padding:.2rem .6rem;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
-h2{margin-top:2rem}.meta{color:#666}</style></head><body>
-<h1>Fortnox sandbox – verifikationer per företag</h1>
-<p class="meta">Klockan i sandlådan: {{ now }}. JSON: <a href="ledger.json">ledger.json</a>.</p>
-{% for tenant in tenants %}
-<section><h2>{{ tenant.company_name }} ({{ tenant.database_number }})</h2>
-{% if not tenant.vouchers %}<p class="meta">Inga verifikationer.</p>{% endif %}
-{% for v in tenant.vouchers %}
-<h3>{{ v.series }} {{ v.number }} · {{ v.transaction_date }} · {{ v.description }}</h3>
-<p class="meta">Räkenskapsår {{ v.year }}{% if v.comments %} · {{ v.comments }}{% endif %}</p>
-<table><thead><tr><th>Konto</th><th>Benämning</th><th>Debet</th><th>Kredit</th><th>Kostnadsställe</th><th>Text</th></tr></thead><tbody>
-{% for r in v.rows %}<tr><td>{{ r.account }}</td><td>{{ r.account_name }}</td><td class="num">{{ r.debit }}</td><td class="num">{{ r.credit }}</td>
-<td>{{ r.cost_center }}</td><td>{{ r.transaction_information }}</td></tr>{% endfor %}
-</tbody></table>
-{% endfor %}</section>
-{% endfor %}
-</body></html>"""
-
-
 @bp.get("/ledger")
 def ledger_page() -> str:
     state = sandbox_state()
     with state.lock:
         tenants = state.ledger(_tenant_arg())
-        return render_template_string(LEDGER, tenants=tenants, now=state.clock.now().isoformat())
+        return ledger_page_html(tenants, state.clock.now().isoformat())

@@ -22,9 +22,10 @@ import secrets
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, Response, redirect, render_template_string, request
+from flask import Blueprint, Response, redirect, request
 
 from exporters.fortnox.sandbox.api import sandbox_state
+from exporters.fortnox.sandbox.pages import consent_page, error_page
 from exporters.fortnox.sandbox.state import (
     ACCESS_TOKEN_LIFETIME,
     AUTH_CODE_LIFETIME,
@@ -111,10 +112,10 @@ def authorize() -> Response | tuple[str, int]:
         try:
             _, _, error = _check_auth_request(state, params)
         except AuthRequestError as exc:
-            return _error_page(str(exc))
+            return error_page(str(exc))
         if error is not None:
             return error
-        return _consent_page(params)
+        return consent_page(params)
 
 
 @bp.post("/auth")
@@ -125,7 +126,7 @@ def decide() -> Response | tuple[str, int]:
         try:
             client, redirect_uri, error = _check_auth_request(state, params)
         except AuthRequestError as exc:
-            return _error_page(str(exc))
+            return error_page(str(exc))
         if error is not None:
             return error
         if request.form.get("decision") == "deny":
@@ -133,14 +134,14 @@ def decide() -> Response | tuple[str, int]:
                          state=params["state"])  # fmt: skip
         user = state.users.get(request.form.get("email", "").strip().lower())
         if user is None or not hmac.compare_digest(user.password, request.form.get("password", "")):
-            return _consent_page(params, problem="Fel e-postadress eller lösenord.", status=401)
+            return consent_page(params, problem="Fel e-postadress eller lösenord.", status=401)
         tenant = _chosen_tenant(user.tenants, request.form.get("tenant", ""))
         if tenant is None:
-            return _consent_page(params, user_tenants=[state.tenants[t] for t in user.tenants], email=user.email,
+            return consent_page(params, user_tenants=[state.tenants[t] for t in user.tenants], email=user.email,
                                  password=request.form.get("password", ""))  # fmt: skip
         service = params.get("account_type") == "service"
         if service and not user.sys_admin:
-            return _consent_page(params, problem="Endast en systemadministratör kan godkänna ett servicekonto.",
+            return consent_page(params, problem="Endast en systemadministratör kan godkänna ett servicekonto.",
                                  status=403)  # fmt: skip
         code = secrets.token_urlsafe(24)
         scopes = tuple(params["scope"].split())
@@ -332,71 +333,3 @@ def revoke() -> Response:
         if grant is not None and grant.client_id == client.client_id:
             grant.revoked = True
         return Response(json.dumps({"revoked": True}), mimetype="application/json")
-
-
-# -- pages -----------------------------------------------------------------------------------------------
-
-SCOPE_NAMES = {
-    "companyinformation": "Företagsinformation",
-    "bookkeeping": "Bokföring",
-    "costcenter": "Kostnadsställen",
-    "settings": "Inställningar",
-    "invoice": "Faktura",
-    "order": "Order",
-    "customer": "Kund",
-}
-
-PAGE = """<!doctype html>
-<html lang="sv"><head><meta charset="utf-8"><title>Fortnox sandbox – {{ title }}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;color:#1b1b1b}
-.box{border:1px solid #ccd;border-radius:8px;padding:1.5rem}.problem{color:#a00}label{display:block;margin:.6rem 0}
-input[type=email],input[type=password],select{width:100%;padding:.4rem}button{padding:.5rem 1.2rem;margin-right:.5rem}
-.note{color:#666;font-size:.85rem}</style></head><body>
-<p class="note">Fortnox sandbox – en lokal efterbildning av Fortnox, inte Fortnox.</p>
-<div class="box">{{ body | safe }}</div></body></html>"""
-
-CONSENT = """<h1>Koppla {{ client_id }} till Fortnox</h1>
-{% if problem %}<p class="problem" role="alert">{{ problem }}</p>{% endif %}
-<p>Appen <strong>{{ client_id }}</strong> begär behörighet till:</p>
-<ul>{% for scope in scopes %}<li>{{ scope_names.get(scope, scope) }} (<code>{{ scope }}</code>)</li>{% endfor %}</ul>
-{% if service %}<p><strong>Servicekonto:</strong> kopplingen görs för företaget, inte för dig som person.</p>{% endif %}
-<form method="post" action="{{ action }}">
-{% for name, value in params.items() %}<input type="hidden" name="{{ name }}" value="{{ value }}">{% endfor %}
-<label>E-post <input type="email" name="email" value="{{ email }}" autocomplete="username"></label>
-<label>Lösenord <input type="password" name="password" value="{{ password }}" autocomplete="current-password"></label>
-{% if user_tenants %}<label>Företag <select name="tenant">{% for t in user_tenants %}
-<option value="{{ t.database_number }}">{{ t.company.CompanyName }} ({{ t.database_number }})</option>{% endfor %}
-</select></label>{% endif %}
-<button type="submit" name="decision" value="grant">Godkänn</button>
-<button type="submit" name="decision" value="deny">Neka</button>
-</form>"""
-
-
-def _consent_page(
-    params: dict[str, str],
-    *,
-    problem: str = "",
-    status: int = 200,
-    user_tenants: list | None = None,
-    email: str = "",
-    password: str = "",
-) -> tuple[str, int]:
-    body = render_template_string(
-        CONSENT,
-        client_id=params["client_id"],
-        scopes=params["scope"].split(),
-        scope_names=SCOPE_NAMES,
-        service=params.get("account_type") == "service",
-        params=params,
-        problem=problem,
-        action=request.path,
-        user_tenants=user_tenants,
-        email=email,
-        password=password,
-    )
-    return render_template_string(PAGE, title="Godkänn koppling", body=body), status
-
-
-def _error_page(message: str) -> tuple[str, int]:
-    body = render_template_string("<h1>Felaktig begäran</h1><p class='problem'>{{ m }}</p>", m=message)
-    return render_template_string(PAGE, title="Fel", body=body), 400
