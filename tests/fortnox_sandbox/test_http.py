@@ -77,7 +77,18 @@ def test_concurrent_posts_get_distinct_numbers(api: httpx.Client, served: Sandbo
 
 
 def test_dagskassa_sandbox_command_serves_and_prints_how_to_connect() -> None:
-    command = [sys.executable, "-m", "config.cli", "sandbox", "--port", "0", "--latency-ms", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "config.cli",
+        "sandbox",
+        "--port",
+        "0",
+        "--latency-ms",
+        "1",
+        "--fail-rate",
+        "0.25",
+    ]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = process.stdout.readline()
@@ -87,6 +98,7 @@ def test_dagskassa_sandbox_command_serves_and_prints_how_to_connect() -> None:
         assert "dagskassa-sandbox" in printed and "sandbox-secret" in printed
         state = httpx.get(f"{base_url}/_sandbox/state", timeout=10).json()
         assert state["knobs"]["latency_ms"] == 1 and len(state["tenants"]) == 3
+        assert [(f["kind"], f["rate"], f["status"]) for f in state["knobs"]["faults"]] == [("5xx", 0.25, 503)]
     finally:
         process.terminate()
         process.wait(timeout=10)
