@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -185,7 +186,11 @@ class FortnoxClient:
         answer = self.post("/3/vouchers", body, {"financialyear": financial_year})
         posted = posted_voucher(answer["Voucher"])
         log.info(
-            "posted voucher %s%s (year %s) for %s", posted.series, posted.number, posted.year, voucher.marker
+            "posted voucher %s %s (financial year %s) for %s",
+            posted.series,
+            posted.number,
+            posted.year,
+            voucher.marker,
         )
         return posted
 
@@ -211,7 +216,7 @@ class FortnoxClient:
         """The Fortnox customer number for ``customer``: by its number, else by its org number."""
         if customer.number:
             try:
-                found = self.get(f"/3/customers/{customer.number}")["Customer"]
+                found = self.get(f"/3/customers/{quote(customer.number, safe='')}")["Customer"]
                 return str(found["CustomerNumber"])
             except NotFound:
                 pass

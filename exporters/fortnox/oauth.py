@@ -109,9 +109,8 @@ class FortnoxOAuth:
 
     def exchange_code(self, callback_url: str, request: AuthorizationRequest) -> TokenSet:
         """Turn the redirect back from Fortnox into tokens. Checks ``state`` before anything else."""
-        query = urlsplit(callback_url).query
-        if "error=" in query and "code=" not in query:
-            params = dict(httpx.QueryParams(query))
+        params = dict(httpx.QueryParams(urlsplit(callback_url).query))
+        if "error" in params and "code" not in params:
             raise AuthorizationDenied(
                 f"Fortnox did not grant access: {params.get('error_description') or params.get('error')}",
                 "start the connection again and approve it in Fortnox (as a Fortnox administrator)",
