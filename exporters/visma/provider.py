@@ -95,7 +95,7 @@ class VismaSession:
         return [self._remember(item) for item in self.client.vouchers(on, on)]
 
     def post_invoice(
-        self, sale: InvoiceSale, marker: str, *, as_order: bool, allow_tip: bool
+        self, sale: InvoiceSale, marker: str, *, as_order: bool, allow_tip: bool, on: date | None = None
     ) -> PostedInvoice:
         raise FixData(
             f"receipt {sale.receipt_number} was paid on invoice, and Dagskassa cannot invoice through Visma",

@@ -92,3 +92,17 @@ def test_an_upload_whose_link_was_lost_is_reused(
     company = state.companies["exempelkrogen"]
     assert len(company.attachments) == 1
     assert next(iter(company.vouchers.values())).attachment_ids == list(company.attachments)
+
+
+def test_an_upload_whose_answer_was_lost_is_found_and_linked(
+    session: VismaSession, state: SandboxState, voucher, z_report: ZReport
+) -> None:
+    posted = session.post_voucher(voucher)
+    state.knobs.add_fault("store_then_drop", nth=(1,), method="POST", path="/v2/attachments")
+    pdf = z_report_pdf(z_report)
+    with pytest.raises(OutcomeUnknown):
+        session.attach_file(posted, pdf_filename(z_report), pdf)
+    session.attach_file(posted, pdf_filename(z_report), pdf)
+    company = state.companies["exempelkrogen"]
+    assert len(company.attachments) == 1
+    assert next(iter(company.attachments.values())).data == pdf
