@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -39,6 +40,7 @@ from exporters.visma.client import VismaClient
 from exporters.visma.oauth import SCOPES, VismaOAuth
 from exporters.visma.preflight import run_preflight
 
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 DEFAULT_SERIES = "A"
 CENT = Decimal("0.01")
 _UNSAFE_FILE_CHARS = re.compile(r"[^\w\-() .]")
@@ -123,11 +125,11 @@ class VismaSession:
         self.client.link_attachments(voucher_id, [attachment_id])
 
     def accounts(self) -> list[ChartAccount]:
-        """The chart of the fiscal year of today (else the latest year)."""
+        """The chart of the fiscal year of today in Sweden (else the latest year)."""
         years = sorted(self.client.fiscal_years(), key=lambda y: y.start)
         if not years:
             return []
-        today = self._now().date()
+        today = self._now().astimezone(STOCKHOLM).date()
         year = next((y for y in years if y.covers(today)), years[-1])
         return [
             ChartAccount(

@@ -1,5 +1,5 @@
-"""The Visma sandbox as a WSGI app: ``create_app(state)``, its fault knobs, the ``/_sandbox/`` pages, and
-an httpx transport that mounts it in process.
+"""The Visma sandbox as a WSGI app: ``create_app(state)`` with its fault and latency knobs, and
+:class:`SandboxServer`, which serves it on 127.0.0.1 from a thread.
 
 Faults happen at the network's edge, where a real client would meet them (as in the Fortnox sandbox).
 Over real HTTP (``dagskassa visma-sandbox`` or :class:`SandboxServer`) a ``drop`` shuts the socket without
@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpx
-from flask import Flask, Response
+from flask import Flask
 from werkzeug.serving import make_server
 
 from exporters.visma.sandbox import admin, api, identity, vouchers  # noqa: F401 - vouchers adds its views to api.bp
@@ -57,13 +57,10 @@ class FaultMiddleware:
         if fault is None:
             return self.app(environ, start_response)
         if fault.kind == "5xx":
-            return _respond(
-                error_response(fault.status, INTERNAL_SERVER_ERROR, "An error has occurred."),
-                environ,
-                start_response,
-            )
+            answer = error_response(fault.status, INTERNAL_SERVER_ERROR, "An error has occurred.")
+            return answer(environ, start_response)
         if fault.kind == "429":
-            return _respond(rate_limited(55, state.knobs.rate_limit), environ, start_response)
+            return rate_limited(55, state.knobs.rate_limit)(environ, start_response)
         if fault.kind == "store_then_drop":
             for _chunk in self.app(environ, lambda *args, **kwargs: None):
                 pass
@@ -73,10 +70,6 @@ class FaultMiddleware:
             time.sleep(state.knobs.timeout_sleep_s)
         _drop(environ)
         raise AssertionError("unreachable")  # _drop always raises
-
-
-def _respond(response: Response, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-    return response(environ, start_response)
 
 
 def _drop(environ: dict[str, Any]) -> None:
