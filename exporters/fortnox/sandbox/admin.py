@@ -26,9 +26,11 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from exporters.fortnox.sandbox.api import sandbox_state
+from exporters.fortnox.sandbox.books import Tenant
 from exporters.fortnox.sandbox.pages import ledger_page_html
+from exporters.fortnox.sandbox.scopes import KNOWN_SCOPES
 from exporters.fortnox.sandbox.seed import SERIES, seed_tenant, seeded_state
-from exporters.fortnox.sandbox.state import KNOWN_SCOPES, Fault, SandboxState, Tenant, User
+from exporters.fortnox.sandbox.state import Fault, SandboxState, User
 
 bp = Blueprint("fortnox_sandbox_admin", __name__, url_prefix="/_sandbox")
 

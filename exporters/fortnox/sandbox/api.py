@@ -15,9 +15,10 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 
 from exporters.fortnox.sandbox import errors
+from exporters.fortnox.sandbox.books import FinancialYear, Tenant
 from exporters.fortnox.sandbox.errors import ApiError, invalid
 from exporters.fortnox.sandbox.schemas import validate
-from exporters.fortnox.sandbox.state import FinancialYear, Grant, SandboxState, Tenant
+from exporters.fortnox.sandbox.state import Grant, SandboxState
 
 bp = Blueprint("fortnox_api", __name__, url_prefix="/3")
 

@@ -19,14 +19,8 @@ from exporters.fortnox.sandbox.api import (
     url,
     year_arg,
 )
+from exporters.fortnox.sandbox.books import Account, CostCenter, FinancialYear, Tenant, VoucherSeries
 from exporters.fortnox.sandbox.errors import invalid, not_found
-from exporters.fortnox.sandbox.state import (
-    Account,
-    CostCenter,
-    FinancialYear,
-    Tenant,
-    VoucherSeries,
-)
 
 # -- accounts --------------------------------------------------------------------------------------------
 

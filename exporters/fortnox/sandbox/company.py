@@ -18,11 +18,8 @@ from exporters.fortnox.sandbox.api import (
     sandbox_state,
     url,
 )
+from exporters.fortnox.sandbox.books import FinancialYear, Tenant
 from exporters.fortnox.sandbox.errors import not_found
-from exporters.fortnox.sandbox.state import (
-    FinancialYear,
-    Tenant,
-)
 
 # -- company -------------------------------------------------------------------------------------------
 

@@ -20,9 +20,9 @@ from exporters.fortnox.sandbox.api import (
     read_body,
     url,
 )
+from exporters.fortnox.sandbox.books import Tenant
 from exporters.fortnox.sandbox.errors import invalid, not_found
 from exporters.fortnox.sandbox.seed import customer_record
-from exporters.fortnox.sandbox.state import Tenant
 
 #: Values of the generic ``filter`` parameter each list accepts; anything else is Fortnox's 2000587.
 FILTERS = {

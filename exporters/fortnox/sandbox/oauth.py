@@ -26,10 +26,10 @@ from flask import Blueprint, Response, redirect, request
 
 from exporters.fortnox.sandbox.api import sandbox_state
 from exporters.fortnox.sandbox.pages import consent_page, error_page
+from exporters.fortnox.sandbox.scopes import KNOWN_SCOPES
 from exporters.fortnox.sandbox.state import (
     ACCESS_TOKEN_LIFETIME,
     AUTH_CODE_LIFETIME,
-    KNOWN_SCOPES,
     REFRESH_TOKEN_LIFETIME,
     AuthCode,
     Grant,

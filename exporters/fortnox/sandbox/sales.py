@@ -21,9 +21,9 @@ from exporters.fortnox.sandbox.api import (
     sandbox_state,
     url,
 )
+from exporters.fortnox.sandbox.books import Tenant
 from exporters.fortnox.sandbox.customers import check_filter, find_customer, like
 from exporters.fortnox.sandbox.errors import invalid, not_found
-from exporters.fortnox.sandbox.state import Tenant
 from exporters.fortnox.sandbox.vouchers import create_voucher
 
 CENT = Decimal("0.01")

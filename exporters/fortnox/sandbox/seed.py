@@ -10,15 +10,8 @@ import json
 from datetime import date
 from importlib import resources
 
-from exporters.fortnox.sandbox.state import (
-    Account,
-    CostCenter,
-    OAuthClient,
-    SandboxState,
-    Tenant,
-    User,
-    VoucherSeries,
-)
+from exporters.fortnox.sandbox.books import Account, CostCenter, Tenant, VoucherSeries
+from exporters.fortnox.sandbox.state import OAuthClient, SandboxState, User
 
 CLIENT_ID = "dagskassa-sandbox"
 CLIENT_SECRET = "sandbox-secret"

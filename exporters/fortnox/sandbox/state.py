@@ -10,25 +10,17 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from exporters.fortnox.sandbox.books import Tenant
+from exporters.fortnox.sandbox.scopes import KNOWN_SCOPES
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 AUTH_CODE_LIFETIME = timedelta(minutes=10)
 ACCESS_TOKEN_LIFETIME = timedelta(hours=1)
 REFRESH_TOKEN_LIFETIME = timedelta(days=45)
-
-#: Every scope Fortnox knows (FACTS.md section 1); all grant read and write.
-KNOWN_SCOPES = frozenset(
-    {
-        "companyinformation", "bookkeeping", "costcenter", "settings", "invoice", "order", "offer",
-        "customer", "article", "supplier", "supplierinvoice", "payment", "project", "price", "print",
-        "currency", "archive", "inbox", "connectfile", "salary", "noxfinansinvoice", "profile",
-        "timereporting",
-    }
-)  # fmt: skip
 
 FAULT_KINDS = ("5xx", "429", "timeout", "drop", "store_then_drop")
 
@@ -163,105 +155,6 @@ class User:
     tenants: tuple[int, ...]
     sys_admin: bool = True
     id: str = ""
-
-
-@dataclass
-class Account:
-    number: int
-    description: str
-    active: bool = True
-    cost_center_settings: str = "ALLOWED"
-    project_settings: str = "ALLOWED"
-    vat_code: str = ""
-    sru: int | None = None
-
-
-@dataclass
-class FinancialYear:
-    id: int
-    from_date: date
-    to_date: date
-    chart: str = "BAS 2025"
-    accounting_method: str = "ACCRUAL"
-
-    def covers(self, day: date) -> bool:
-        return self.from_date <= day <= self.to_date
-
-
-@dataclass
-class VoucherSeries:
-    code: str
-    description: str
-    manual: bool
-    next_number: int = 1
-
-
-@dataclass
-class CostCenter:
-    code: str
-    description: str
-    active: bool = True
-    note: str = ""
-
-
-@dataclass
-class VoucherRow:
-    account: int
-    debit: Decimal
-    credit: Decimal
-    description: str = ""
-    transaction_information: str = ""
-    cost_center: str = ""
-    project: str = ""
-    quantity: Decimal = Decimal(0)
-
-
-@dataclass
-class Voucher:
-    series: str
-    number: int
-    year: int
-    transaction_date: date
-    description: str
-    rows: list[VoucherRow]
-    comments: str = ""
-    cost_center: str = ""
-    project: str = ""
-    reference_type: str = "MANUAL"
-    reference_number: str = ""
-    created_at: datetime | None = None
-
-
-@dataclass
-class Tenant:
-    """One Fortnox company (database), its books and its sales documents."""
-
-    database_number: int
-    company: dict[str, Any]
-    accounts: dict[int, Account] = field(default_factory=dict)
-    financial_years: dict[int, FinancialYear] = field(default_factory=dict)
-    series: dict[tuple[int, str], VoucherSeries] = field(default_factory=dict)
-    vouchers: dict[tuple[int, str, int], Voucher] = field(default_factory=dict)
-    cost_centers: dict[str, CostCenter] = field(default_factory=dict)
-    projects: dict[str, bool] = field(default_factory=dict)
-    locked_until: date | None = None
-    licenses: set[str] = field(default_factory=lambda: set(KNOWN_SCOPES))
-    customers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    deleted_customer_numbers: set[str] = field(default_factory=set)
-    invoices: dict[int, dict[str, Any]] = field(default_factory=dict)
-    orders: dict[int, dict[str, Any]] = field(default_factory=dict)
-
-    def year_for(self, day: date) -> FinancialYear | None:
-        return next((y for y in self.financial_years.values() if y.covers(day)), None)
-
-    def add_financial_year(
-        self, from_date: date, to_date: date, series: list[VoucherSeries]
-    ) -> FinancialYear:
-        year = FinancialYear(max(self.financial_years, default=0) + 1, from_date, to_date)
-        self.financial_years[year.id] = year
-        for one in series:
-            self.series[(year.id, one.code)] = VoucherSeries(one.code, one.description, one.manual)
-        return year
 
 
 @dataclass

@@ -24,13 +24,8 @@ from exporters.fortnox.sandbox.api import (
     url,
     year_arg,
 )
+from exporters.fortnox.sandbox.books import FinancialYear, Tenant, Voucher, VoucherRow
 from exporters.fortnox.sandbox.errors import invalid, not_found
-from exporters.fortnox.sandbox.state import (
-    FinancialYear,
-    Tenant,
-    Voucher,
-    VoucherRow,
-)
 
 CENT = Decimal("0.01")
 
