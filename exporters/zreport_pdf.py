@@ -20,7 +20,7 @@ from exporters.core.zreport import CountAmount, SalesRow, ZReport
 PAGE_WIDTH, PAGE_HEIGHT = 595, 842  # A4 in points
 MARGIN = 50
 #: Column x positions (points) of a table row's cells after the first.
-COLUMNS = (250, 330, 410, 490)
+COLUMNS = (220, 290, 385, 480)
 
 CONTROL_LABELS = {
     "returns_total": "Returer",
@@ -170,33 +170,36 @@ def _pdf_string(text: str) -> bytes:
     return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
 
 
-def _pages(lines: Sequence[Line]) -> list[bytes]:
-    """Content streams, one per page: each cell placed with an absolute text matrix (``Tm``)."""
-    pages: list[bytes] = []
+def _text(font: bytes, size: float, x: float, y: float, text: str) -> bytes:
+    return b"BT " + font + b" %g Tf 1 0 0 1 %d %.1f Tm " % (size, x, y) + _pdf_string(text) + b" Tj ET"
+
+
+def _pages(lines: Sequence[Line], footer: str) -> list[bytes]:
+    """Content streams, one per page: each cell placed with an absolute text matrix (``Tm``), and the
+    footer with the page number at the bottom of every page."""
+    pages: list[list[bytes]] = []
     ops: list[bytes] = []
     y = PAGE_HEIGHT - MARGIN
     for line in lines:
         step = line.size * 1.4 + line.space_before
         if y - step < MARGIN and ops:
-            pages.append(b"\n".join(ops))
+            pages.append(ops)
             ops, y = [], PAGE_HEIGHT - MARGIN
         y -= step
         font = b"/F2" if line.bold else b"/F1"
         for x, cell in zip((MARGIN, *COLUMNS), line.cells, strict=False):
             if cell:
-                ops.append(
-                    b"BT "
-                    + font
-                    + b" %g Tf 1 0 0 1 %d %.1f Tm " % (line.size, x, y)
-                    + _pdf_string(cell)
-                    + b" Tj ET"
-                )
-    pages.append(b"\n".join(ops))
-    return pages
+                ops.append(_text(font, line.size, x, y, cell))
+    pages.append(ops)
+    return [
+        b"\n".join([*ops, _text(b"/F1", 8, MARGIN, MARGIN / 2, f"{footer} \u2013 sida {n} av {len(pages)}")])
+        for n, ops in enumerate(pages, start=1)
+    ]
 
 
 def render_pdf(lines: Sequence[Line], title: str = "") -> bytes:
-    """A PDF 1.4 document of ``lines`` on A4 pages (Helvetica and Helvetica-Bold, WinAnsiEncoding)."""
+    """A PDF 1.4 document of ``lines`` on A4 pages (Helvetica and Helvetica-Bold, WinAnsiEncoding), the
+    title in its information dictionary and in every page's footer."""
     objects: list[bytes] = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"",  # the page tree, filled in when the pages are numbered
@@ -205,7 +208,7 @@ def render_pdf(lines: Sequence[Line], title: str = "") -> bytes:
         b"<< /Title " + _pdf_string(title) + b" /Producer (Dagskassa) >>",
     ]
     kids = []
-    for content in _pages(lines):
+    for content in _pages(lines, title):
         objects.append(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
         objects.append(
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> "

@@ -19,7 +19,12 @@ from tests.visma.pdftext import page_lines
 def test_the_text_matches_the_z_reports_figures(z_report: ZReport) -> None:
     pdf = z_report_pdf(z_report)
     assert pdf.startswith(b"%PDF-1.4") and pdf.rstrip().endswith(b"%%EOF")
-    lines = [line for page in page_lines(pdf) for line in page]
+    pages = page_lines(pdf)
+    assert [page[-1] for page in pages] == [
+        f"Z-dagrapport 142 Kassa 1 2026-03-14 \u2013 sida {n} av {len(pages)}"
+        for n in range(1, len(pages) + 1)
+    ]
+    lines = [line for page in pages for line in page]
     text = "\n".join(lines)
     assert lines[0] == "Z-dagrapport"
     for expected in (
