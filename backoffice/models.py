@@ -215,8 +215,33 @@ class Export(Base):
     external_ref: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: The accounting system's own error code of the last refusal (e.g. Fortnox 2001304).
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    #: The worker sending it and since when; a ``posting`` export whose claim is old was left by a
+    #: worker that died, and is reconciled by marker before anything is sent again.
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None]
+    posted_at: Mapped[datetime | None]
+    #: For ``held_duplicate``: the vouchers found that seem to book the day already.
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: 0 for the first voucher; a correction after a mapping change counts up (a new marker).
+    revision: Mapped[int] = mapped_column(default=0)
+    #: For a correction: the posted voucher (its JSON) that a reversal must cancel first.
+    reverses_json: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The manager chose "post anyway" on a held duplicate: skip the duplicate check once.
+    forced: Mapped[bool] = mapped_column(default=False)
 
     z_report: Mapped[ZReportRecord] = relationship(back_populates="exports")
+    store: Mapped[Store] = relationship()
+
+
+class ExportLease(Base):
+    """Which worker works a tenant's exports now (see backoffice.pipeline.worker)."""
+
+    __tablename__ = "export_leases"
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100), default="")
+    expires_at: Mapped[datetime]
 
 
 class AuditEntry(Base):

@@ -109,9 +109,10 @@ class AccountingSession(Protocol):
         """Every voucher dated ``on`` in any series, with rows: evidence for the double-booking guard."""
 
     def post_invoice(
-        self, sale: InvoiceSale, marker: str, *, as_order: bool, allow_tip: bool
+        self, sale: InvoiceSale, marker: str, *, as_order: bool, allow_tip: bool, on: date | None = None
     ) -> PostedInvoice:
-        """Create an invoice (or order) for a sale on invoice; the customer is matched or created."""
+        """Create an invoice (or order) dated ``on`` (the sales day) for a sale on invoice; the customer
+        is matched or created."""
 
     def find_invoice(self, marker: str, on: date) -> PostedInvoice | None:
         """The invoice or order carrying ``marker`` created for a sale of day ``on``, if any."""

@@ -84,7 +84,11 @@ def duplicate_evidence(voucher: Voucher, booked: list[PostedVoucher]) -> list[di
 
 
 def attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, worker: str) -> str:
-    """Make one attempt at ``export_id`` and return the state it ends in."""
+    """Make one attempt at ``export_id`` and return the state it ends in.
+
+    No database transaction is open while the accounting system is called (on SQLite an open one would
+    hold the write lock the token store needs): each step commits before it calls out.
+    """
     with sessions() as db:
         export = db.get(Export, export_id, with_for_update=True)
         if export is None:
@@ -92,27 +96,30 @@ def attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, work
         now = runtime.now()
         stale_posting = export.state == states.POSTING
         if export.state not in states.DUE_STATES and not stale_posting:
+            db.commit()
             return export.state
         store = export.store
         sync = settings_of(db, store)
         try:
             z_report = load_z_report(export.z_report)
-            mapping = store_mapping(db, store, sync)
-            options = build_options(sync)
             voucher = build_voucher(
-                z_report, mapping, BuildOptions(options.invoicing, sync.voucher_series, export.revision)
+                z_report,
+                store_mapping(db, store, sync),
+                BuildOptions(build_options(sync).invoicing, sync.voucher_series, export.revision),
             )
         except FixData as exc:
-            states.move(db, export, states.NEEDS_ATTENTION, now=now, message=str(exc), fix=exc.fix)
+            states.move(db, export, states.NEEDS_ATTENTION, now=now, message=exc.message, fix=exc.fix)
             db.commit()
             return export.state
         if stale_posting:
             # A worker died mid-send: the voucher may be there. Treat it as unanswered.
             states.move(db, export, states.UNCERTAIN, now=now, message="the worker stopped while sending")
         try:
-            account = runtime.open_session(db, store)
             plan = _plan(export, voucher, z_report, sync)
+            account = runtime.open_session(db, store)
+            db.commit()
             already = _already_posted(account, export, voucher, runtime)
+            now = runtime.now()
             if isinstance(already, list):
                 states.move(
                     db,
@@ -133,27 +140,31 @@ def attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, work
             export.claimed_by, export.claimed_at = worker, now
             db.commit()
             posted = _send(account, export, plan, sync)
-        except OutcomeUnknown as exc:
-            states.move(
-                db, export, states.UNCERTAIN, now=now, message=str(exc), next_attempt_at=now + UNCERTAIN_DELAY
-            )
-        except RetryLater as exc:
-            delay = states.retry_delay(export.attempts, exc.retry_after, runtime.rng)
-            states.move(db, export, states.RETRY_WAIT, now=now, message=str(exc), next_attempt_at=now + delay)
-        except Rejected as exc:
-            states.move(
-                db, export, states.REJECTED, now=now, message=exc.message, fix=exc.fix, code=_code(exc.code)
-            )
-        except Reconnect as exc:
-            if runtime.on_reconnect:
-                runtime.on_reconnect(db, store, exc.message)
-            states.move(db, export, states.NEEDS_ATTENTION, now=now, message=exc.message, fix=exc.fix)
         except DagskassaError as exc:
-            states.move(db, export, states.NEEDS_ATTENTION, now=now, message=exc.message, fix=exc.fix)
-        else:
-            return _posted(db, export, now, posted)
-        db.commit()
-        return export.state
+            _failed(db, export, exc, runtime, store)
+            db.commit()
+            return export.state
+        return _posted(db, export, runtime.now(), posted)
+
+
+def _failed(db: Session, export: Export, exc: DagskassaError, runtime: ExportRuntime, store: Store) -> None:
+    """Record why the attempt failed and when (if ever) the next one is due."""
+    now = runtime.now()
+    if isinstance(exc, OutcomeUnknown):
+        states.move(
+            db, export, states.UNCERTAIN, now=now, message=str(exc), next_attempt_at=now + UNCERTAIN_DELAY
+        )
+    elif isinstance(exc, RetryLater):
+        delay = states.retry_delay(export.attempts, exc.retry_after, runtime.rng)
+        states.move(db, export, states.RETRY_WAIT, now=now, message=str(exc), next_attempt_at=now + delay)
+    elif isinstance(exc, Rejected):
+        states.move(
+            db, export, states.REJECTED, now=now, message=exc.message, fix=exc.fix, code=_code(exc.code)
+        )
+    else:
+        if isinstance(exc, Reconnect) and runtime.on_reconnect:
+            runtime.on_reconnect(db, store, exc.message)
+        states.move(db, export, states.NEEDS_ATTENTION, now=now, message=exc.message, fix=exc.fix)
 
 
 def _already_posted(

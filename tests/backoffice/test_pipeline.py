@@ -210,8 +210,8 @@ def test_a_day_already_booked_by_a_sie_import_is_held_with_evidence(
         }
     }
     with Session(engine) as db:
-        row = db.scalars(select(FortnoxConnection)).one()
-        access = DbTokenStore(fortnox.sessions, row.id, fortnox.cipher).load().access_token
+        row_id = db.scalars(select(FortnoxConnection.id)).one()
+    access = DbTokenStore(fortnox.sessions, row_id, fortnox.cipher).load().access_token
     with httpx.Client(transport=fortnox.transport, base_url=SANDBOX) as raw:
         answer = raw.post("/3/vouchers", json=body, headers={"Authorization": f"Bearer {access}"})
     assert answer.status_code == 201, answer.text

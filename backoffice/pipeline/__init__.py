@@ -1,0 +1,1 @@
+"""The export pipeline: the state machine, one attempt, workers and their claims, the scheduler jobs."""
