@@ -123,3 +123,27 @@ def test_ea_api_scope_is_required(live) -> None:
     request = oauth.authorization_url(REDIRECT, ("ea:accounting", "offline_access"))
     answer = http.get(request.url)
     assert answer.status_code == 302 and "error=invalid_scope" in answer.headers["Location"]
+
+
+def test_revoked_and_expired_refresh_tokens_ask_for_reconnect(live, state: SandboxState) -> None:
+    http, base = live
+    settings = visma_settings(base)
+    oauth = VismaOAuth.from_settings(http, settings)
+    revoked = connect(http, settings)
+    oauth.revoke(revoked)
+    with pytest.raises(Reconnect):
+        oauth.refresh(revoked)
+    old = connect(http, settings)
+    state.clock.advance(731 * 24 * 3600)  # the sandbox keeps refresh tokens two years (FACTS.md: 2 to 50)
+    with pytest.raises(Reconnect):
+        oauth.refresh(old)
+
+
+def test_wrong_client_secret_is_a_settings_problem(live) -> None:
+    http, base = live
+    good = visma_settings(base)
+    tokens = connect(http, good)
+    wrong = VismaOAuth(http, good.client_id, "not-the-secret", base)
+    with pytest.raises(Reconnect) as caught:
+        wrong.refresh(tokens)
+    assert "visma.client_secret" in caught.value.fix
