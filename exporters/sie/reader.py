@@ -14,24 +14,20 @@ unquoted, without separators or braces, in the file's own bytes; a file without 
 
 from __future__ import annotations
 
-import re
 import zlib
 from collections.abc import Iterator
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from exporters.sie.errors import SieError
-from exporters.sie.model import BALANCE_LABELS, Account, Balance, Objects, Record, SieTrans, SieVoucher
+from exporters.sie.model import BALANCE_LABELS, Account, Balance, Record, SieTrans, SieVoucher
+from exporters.sie.rows import LINE, ROW_LABELS, Body, Match, Rows
 from exporters.sie.text import (
     TOKEN,
     Decoder,
     Source,
-    object_pairs,
     open_source,
     parse_account,
     parse_amount,
-    parse_date,
     parse_objects,
     parse_quantity,
     parse_year,
@@ -39,17 +35,6 @@ from exporters.sie.text import (
 )
 
 Item = Record | Account | Balance | SieVoucher
-Body = tuple[list[SieTrans], list[SieTrans], list[SieTrans]]
-
-#: Every line of a block in one call: a row of the usual shape, split into its fields (most of a file is
-#: rows, so this is the reader's speed), or else the whole line for the general path.
-_LINE = re.compile(
-    r"^(?:[ \t]*#([RB]?TRANS)[ \t]+([0-9]+)[ \t]*\{([^{}]*)\}[ \t]*(-?[0-9]+(?:\.[0-9]{1,2})?)"
-    r'(?:[ \t]+([0-9]{8}|"")(?:[ \t]+"([^"]*)"(?:[ \t]+(-?[0-9]+(?:\.[0-9]+)?|"")(?:[ \t]+"([^"]*)")?)?)?)?'
-    r"[ \t\r]*|(.*))$",
-    re.MULTILINE,
-)
-_ROW_LABELS = {"TRANS": 0, "RTRANS": 1, "BTRANS": 2}
 _HEADER_LABELS = frozenset(
     [
         "FLAGGA",
@@ -77,8 +62,6 @@ _HEADER_LABELS = frozenset(
         "FNAMN",
     ]
 )
-_CACHE_SIZE = 4096
-_new_tuple = tuple.__new__
 
 
 class SieReader:
@@ -91,62 +74,51 @@ class SieReader:
         self._pieces = pieces
         self.encoding = "ascii"
         self.checksum: int | None = None
-        self._dates: dict[str, date | None] = {"": None, '""': None}
-        self._object_lists: dict[str, Objects] = {}
+        self._rows = Rows()
 
     def __iter__(self) -> Iterator[Item]:
-        findall = _LINE.findall
-        dates, object_lists = self._dates, self._object_lists
+        findall, rows = LINE.findall, self._rows
         crc: int | None = None  # the running #KSUMMA while one is open
         closed_at = 0  # the line of the closing #KSUMMA
         head: list[Any] | None = None  # the #VER whose body is awaited or open
         head_line = number = 0
         body: Body | None = None
+        pending: list[Match] = []  # consecutive rows of the usual shape not yet converted
         decoder = Decoder()
         for encoding, block in decoder.blocks(self._pieces):
-            for label, account, objects, amount, when, text, quantity, sign, line in findall(
-                block, 0, len(block) - 1
-            ):
+            for match in findall(block, 0, len(block) - 1):
                 number += 1
-                if label:
-                    if crc is not None:
-                        fields = self._row_fields(
-                            label, account, objects, amount, when, text, quantity, sign, number
-                        )
-                        crc = zlib.crc32(fields.encode(encoding), crc)
-                    if objects:
-                        objects = object_lists.get(objects) or self._object_list(objects, number)
-                    else:
-                        objects = ()
-                    try:
-                        when = dates[when]
-                    except KeyError:
-                        when = self._date(when, number, "the transaction date")
-                    quantity = Decimal(quantity) if quantity and quantity != '""' else None
-                    row = _new_tuple(
-                        SieTrans, (int(account), objects, Decimal(amount), when, text, quantity, sign)
-                    )
+                if match[0]:
                     if body is None:
-                        body = self._implicit_body(head, head_line, label, number)
-                    body[_ROW_LABELS[label]].append(row)
+                        body = self._implicit_body(head, match[0], number)
+                    if crc is None:
+                        pending.append(match)
+                    else:
+                        crc = zlib.crc32(rows.checksum_text(match, number).encode(encoding), crc)
+                        kind, row = rows.one(match, number)
+                        body[kind].append(row)
+                    continue
+                if pending:
+                    rows.add(body, pending, number - len(pending))
+                    pending.clear()
+                brace, line = match[8:]
+                if brace == "{":
+                    if head is None or body is not None:
+                        raise SieError(number, "{ without a #VER before it")
+                    body = ([], [], [])
+                    continue
+                if brace:
+                    if body is None or head is None:
+                        raise SieError(number, "} without an open voucher")
+                    yield self._voucher(head, body, head_line)
+                    head = body = None
                     continue
                 tokens = TOKEN.findall(line)
                 if not tokens:
                     continue
                 first = tokens[0]
                 if first == "{" or first == "}":
-                    if len(tokens) > 1:
-                        raise SieError(number, f"a brace {first} must stand alone on its line")
-                    if first == "{":
-                        if head is None or body is not None:
-                            raise SieError(number, "{ without a #VER before it")
-                        body = ([], [], [])
-                        continue
-                    if body is None or head is None:
-                        raise SieError(number, "} without an open voucher")
-                    yield self._voucher(head, body, head_line)
-                    head = body = None
-                    continue
+                    raise SieError(number, f"a brace {first} must stand alone on its line")
                 if first[0] != "#" or len(first) == 1:
                     raise SieError(number, f"the line starts with {first[:20]!r}, not with a #label")
                 label = first[1:].upper()
@@ -160,10 +132,10 @@ class SieReader:
                 if crc is not None:
                     fields = "".join(unquote(token, number) for token in tokens if token not in "{}")
                     crc = zlib.crc32(fields.encode(encoding), crc)
-                if label in _ROW_LABELS:
+                if label in ROW_LABELS:
                     if body is None:
-                        body = self._implicit_body(head, head_line, label, number)
-                    body[_ROW_LABELS[label]].append(self._trans(tokens, number))
+                        body = self._implicit_body(head, label, number)
+                    body[ROW_LABELS[label]].append(self._trans(tokens, number))
                 elif body is not None:
                     if label == "VER":
                         raise SieError(head_line, "the voucher's body is not closed with }")
@@ -184,36 +156,10 @@ class SieReader:
             raise SieError(number, "the file opens a #KSUMMA but never closes it", "the file is cut short")
         self.encoding = decoder.encoding
 
-    # -- fields that recur, remembered ------------------------------------------------------------
-
-    def _date(self, token: str, line: int, what: str) -> date | None:
-        if token in self._dates:
-            return self._dates[token]
-        value = parse_date(token, line, what)
-        if len(self._dates) >= _CACHE_SIZE:
-            self._dates.clear()
-            self._dates.update({"": None, '""': None})
-        self._dates[token] = value
-        return value
-
-    def _object_list(self, inside: str, line: int) -> Objects:
-        pairs = object_pairs(TOKEN.findall(inside), line)
-        if len(self._object_lists) >= _CACHE_SIZE:
-            self._object_lists.clear()
-        self._object_lists[inside] = pairs
-        return pairs
-
-    def _row_fields(self, label: str, account: str, objects: str, *rest: Any) -> str:
-        """A row's fields as #KSUMMA counts them, from the fields ``_LINE`` split it into."""
-        amount, when, text, quantity, sign, line = rest
-        members = "".join(sum(self._object_list(objects, line), ())) if objects else ""
-        when, quantity = (unquote(field, line) if field else "" for field in (when, quantity))
-        return f"#{label}{account}{members}{amount}{when}{text}{quantity}{sign}"
-
     # -- records ----------------------------------------------------------------------------------
 
     @staticmethod
-    def _implicit_body(head: list[Any] | None, head_line: int, label: str, line: int) -> Body:
+    def _implicit_body(head: list[Any] | None, label: str, line: int) -> Body:
         """Rows right after a #VER whose opening brace is missing: the rows still say what it is."""
         if head is None:
             raise SieError(line, f"#{label} outside a voucher", "rows belong between { and } after #VER")
@@ -232,7 +178,7 @@ class SieReader:
             account,
             objects,
             amount,
-            self._date(when, line, "the transaction date"),
+            self._rows.date(when, line, "the transaction date"),
             unquote(text, line),
             parse_quantity(quantity, line),
             unquote(sign, line),
@@ -242,7 +188,7 @@ class SieReader:
         if len(tokens) < 4:
             raise SieError(line, "#VER needs series, number and date", 'e.g. #VER "K" "" 20260914 "Z 142"')
         series, number, when, text, registered, sign = (tokens[1:7] + ['""'] * 6)[:6]
-        verdate = self._date(when, line, "the voucher date")
+        verdate = self._rows.date(when, line, "the voucher date")
         if verdate is None:
             raise SieError(line, "#VER has no date", "every voucher has a date, written YYYYMMDD")
         return [
@@ -250,7 +196,7 @@ class SieReader:
             unquote(number, line),
             verdate,
             unquote(text, line),
-            self._date(registered, line, "the registration date"),
+            self._rows.date(registered, line, "the registration date"),
             unquote(sign, line),
         ]
 

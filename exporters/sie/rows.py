@@ -1,0 +1,119 @@
+"""The reader's fast lane: rows of the usual shape, split by one regular expression over a whole block of
+lines and turned into :class:`SieTrans` a voucher at a time.
+
+Most of a SIE file is #TRANS rows, so this is where the reader's speed is. Each field that recurs (a date,
+an object list, a quantity) is parsed once and remembered; the conversion runs in ``map`` over the
+voucher's columns. A field that does not parse is found again row by row, to name its line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from itertools import repeat
+from typing import Any
+
+from exporters.sie.errors import SieError
+from exporters.sie.model import SieTrans
+from exporters.sie.text import TOKEN, object_pairs, parse_date, parse_quantity
+
+#: One line: a row of the usual shape split into label, account, object list, amount, date, text,
+#: quantity and sign; or a voucher's brace; or else the whole line, for the general path.
+LINE = re.compile(
+    r"^(?:[ \t]*#([RB]?TRANS)[ \t]+([0-9]+)[ \t]*\{([^{}]*)\}[ \t]*(-?[0-9]+(?:\.[0-9]{1,2})?)"
+    r'(?:[ \t]+([0-9]{8}|"")(?:[ \t]+"([^"]*)"(?:[ \t]+(-?[0-9]+(?:\.[0-9]+)?|"")(?:[ \t]+"([^"]*)")?)?)?)?'
+    r"[ \t\r]*|[ \t]*([{}])[ \t\r]*|(.*))$",
+    re.MULTILINE,
+)
+#: Where each row label goes in a voucher: its rows, rows added later, rows removed.
+ROW_LABELS = {"TRANS": 0, "RTRANS": 1, "BTRANS": 2}
+Match = tuple[str, ...]
+Body = tuple[list[SieTrans], list[SieTrans], list[SieTrans]]
+
+_MEMO_SIZE = 4096
+_new_tuple = tuple.__new__
+
+
+class _Memo(dict):
+    """Text to parsed value; a miss parses (raising :class:`SieError` for bad text). Bounded."""
+
+    def __init__(self, parse: Callable[[str], Any], seed: dict[str, Any]) -> None:
+        super().__init__(seed)
+        self._parse = parse
+        self._seed = seed
+
+    def __missing__(self, text: str) -> Any:
+        value = self._parse(text)
+        if len(self) >= _MEMO_SIZE:
+            self.clear()
+            self.update(self._seed)
+        self[text] = value
+        return value
+
+
+class Rows:
+    """Converts the matches of :data:`LINE` for rows into :class:`SieTrans`."""
+
+    def __init__(self) -> None:
+        self.dates = _Memo(lambda text: parse_date(text, 0, "the transaction date"), {"": None, '""': None})
+        self.objects = _Memo(lambda inside: object_pairs(TOKEN.findall(inside), 0), {"": ()})
+        self.quantities = _Memo(lambda text: parse_quantity(text, 0), {"": None, '""': None})
+        self.accounts = _Memo(int, {})
+
+    def date(self, token: str, line: int, what: str) -> date | None:
+        """A date field (``""`` is none) with the line to name if it is not a date."""
+        if token not in self.dates:
+            parse_date(token, line, what)
+        return self.dates[token]
+
+    def add(self, body: Body, matches: list[Match], first_line: int) -> None:
+        """Append the rows of ``matches`` (consecutive lines from ``first_line``) to the voucher's ``body``."""
+        labels, accounts, objects, amounts, dates, texts, quantities, signs = list(
+            zip(*matches, strict=True)
+        )[:8]
+        try:
+            rows = map(
+                _new_tuple,
+                repeat(SieTrans),
+                zip(
+                    map(self.accounts.__getitem__, accounts),
+                    map(self.objects.__getitem__, objects),
+                    map(Decimal, amounts),
+                    map(self.dates.__getitem__, dates),
+                    texts,
+                    map(self.quantities.__getitem__, quantities),
+                    signs,
+                    strict=True,
+                ),
+            )
+            if labels.count("TRANS") == len(labels):
+                body[0].extend(rows)
+                return
+            for label, row in zip(labels, list(rows), strict=True):
+                body[ROW_LABELS[label]].append(row)
+        except SieError:
+            for line, match in enumerate(matches, first_line):
+                self.one(match, line)
+            raise
+
+    def one(self, match: Match, line: int) -> tuple[int, SieTrans]:
+        """One row, and where it goes in the voucher (see :data:`ROW_LABELS`)."""
+        label, account, objects, amount, when, text, quantity, sign = match[:8]
+        try:
+            parsed = (self.objects[objects], self.dates[when], self.quantities[quantity])
+        except SieError as exc:
+            raise SieError(line, exc.reason, exc.fix) from None
+        row = SieTrans(int(account), parsed[0], Decimal(amount), parsed[1], text, parsed[2], sign)
+        return ROW_LABELS[label], row
+
+    def checksum_text(self, match: Match, line: int) -> str:
+        """A row's fields as #KSUMMA counts them: unquoted, without separators or braces."""
+        label, account, objects, amount, when, text, quantity, sign = match[:8]
+        try:
+            members = "".join(sum(self.objects[objects], ()))
+        except SieError as exc:
+            raise SieError(line, exc.reason, exc.fix) from None
+        when, quantity = ("" if field == '""' else field for field in (when, quantity))
+        return f"#{label}{account}{members}{amount}{when}{text}{quantity}{sign}"
