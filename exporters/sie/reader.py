@@ -14,6 +14,7 @@ unquoted, without separators or braces, in the file's own bytes; a file without 
 
 from __future__ import annotations
 
+import operator
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -62,6 +63,10 @@ _HEADER_LABELS = frozenset(
         "FNAMN",
     ]
 )
+
+
+_new_tuple = tuple.__new__
+_amount = operator.itemgetter(2)
 
 
 class SieReader:
@@ -258,8 +263,8 @@ class SieReader:
     @staticmethod
     def _voucher(head: list[Any], body: Body, line: int) -> SieVoucher:
         rows, added, removed = body
-        voucher = SieVoucher(*head, tuple(rows), tuple(added), tuple(removed), line)
-        total = sum([row[2] for row in rows])
+        voucher = _new_tuple(SieVoucher, (*head, tuple(rows), tuple(added), tuple(removed), line))
+        total = sum(map(_amount, rows))
         if total:
             raise SieError(
                 line,

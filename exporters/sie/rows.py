@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from itertools import repeat
+from itertools import islice, repeat
 from typing import Any
 
 from exporters.sie.errors import SieError
@@ -70,9 +70,7 @@ class Rows:
 
     def add(self, body: Body, matches: list[Match], first_line: int) -> None:
         """Append the rows of ``matches`` (consecutive lines from ``first_line``) to the voucher's ``body``."""
-        labels, accounts, objects, amounts, dates, texts, quantities, signs = list(
-            zip(*matches, strict=True)
-        )[:8]
+        labels, accounts, objects, amounts, dates, texts, quantities, signs = islice(zip(*matches, strict=True), 8)
         try:
             rows = map(
                 _new_tuple,

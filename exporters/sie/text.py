@@ -23,8 +23,9 @@ from exporters.sie.model import Objects
 
 Source = str | os.PathLike[str] | bytes | IO[bytes] | Iterable[bytes]
 
-#: A quoted field, a brace, an unquoted field, or a quote that is never closed.
-TOKEN = re.compile(r'"(?:\\"|[^"])*"|[{}]|[^ \t\r\n{}"]+|"')
+#: A quoted field, a brace, an unquoted field, or a quote that is never closed. Inside quotes ``\\"``
+#: is a quote unless it is the last one on the line (``"C:\\SIE\\"`` is a path ending in a backslash).
+TOKEN = re.compile(r'"(?:[^"\\]++|\\"|\\)*"|[{}]|[^ \t\r\n{}"]+|"')
 _AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]{1,2})?")
 _QUANTITY = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _CHUNK = 1 << 18
