@@ -15,6 +15,7 @@ unquoted, without separators or braces, in the file's own bytes; a file without 
 from __future__ import annotations
 
 import operator
+import re
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -65,6 +66,12 @@ _HEADER_LABELS = frozenset(
 )
 
 
+#: A #VER of the usual shape, its fields quoted without escapes or bare (the general path reads the rest).
+_FIELD = r'("[^"]*"|[^ \t\r"{}]+)'
+_VER = re.compile(
+    rf"[ \t]*#VER[ \t]+{_FIELD}[ \t]+{_FIELD}[ \t]+([0-9]{{8}})"
+    rf'(?:[ \t]+{_FIELD}(?:[ \t]+([0-9]{{8}}|"")(?:[ \t]+{_FIELD})?)?)?[ \t\r]*'
+)
 _new_tuple = tuple.__new__
 _amount = operator.itemgetter(2)
 
@@ -118,6 +125,11 @@ class SieReader:
                     yield self._voucher(head, body, head_line)
                     head = body = None
                     continue
+                if head is None and crc is None and not closed_at:
+                    ver = _VER.fullmatch(line)
+                    if ver is not None:
+                        head, head_line = self._usual_voucher_head(ver.groups(), number), number
+                        continue
                 tokens = TOKEN.findall(line)
                 if not tokens:
                     continue
@@ -188,6 +200,19 @@ class SieReader:
             parse_quantity(quantity, line),
             unquote(sign, line),
         )
+
+    def _usual_voucher_head(self, fields: tuple[str | None, ...], line: int) -> list[Any]:
+        series, number, when, text, registered, sign = (
+            "" if field is None else field[1:-1] if field[0] == '"' else field for field in fields
+        )
+        return [
+            series,
+            number,
+            self._rows.date(when, line, "the voucher date"),
+            text,
+            self._rows.date(registered, line, "the registration date"),
+            sign,
+        ]
 
     def _voucher_head(self, tokens: list[str], line: int) -> list[Any]:
         if len(tokens) < 4:

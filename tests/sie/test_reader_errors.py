@@ -129,7 +129,7 @@ def test_rows_written_in_every_allowed_way_read_the_same():
         "#TRANS 3001 {} -100.50\n}\n"
     )
     unusual = HEAD + (
-        '#VER "" "" 20260102 Dag\n{\n'
+        '#VER "" "" "20260102" Dag\n{\n'
         '#TRANS "1910" { "1"\t"KS1" "6" "P 7" } "100.50" "20260102" "Kassa \\"K1\\"" "2.5" AB\n'
         '#rtrans 3001 {} -100.50 "" Försäljning\n'
         '#TRANS 3001 {} "-100.50" "" "" "" "" extra\n}\n'
