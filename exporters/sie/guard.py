@@ -7,12 +7,14 @@ refusals (listing the days) are here: :func:`check_sie_export`, :func:`check_syn
 Layer 3, a SIE file about to be imported: :func:`find_duplicates` lists each #VER that books a day
 Dagskassa already posted, as an *exact* match (same date, same account/amount pairs) or a *probable*
 one (same date, same output VAT and same sales totals: a register's own SIE export of the same day,
-which books payments to other accounts). Posted vouchers are taken as they stand in the books: leave
-out a voucher that a reversal cancelled, and the reversal.
+which books payments to other accounts). Booked vouchers are Dagskassa's as they stand in the books
+(:class:`BookedVoucher`, from a core ``Voucher`` or a provider's ``PostedVoucher``): leave out a voucher
+that a reversal cancelled, and the reversal.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from typing import Any
 from exporters.core.errors import FixData
 from exporters.core.money import ZERO, MoneyFormatError, money_str, parse_money
 from exporters.core.voucher import Voucher
+from exporters.providers import PostedVoucher
 from exporters.sie.errors import ChannelConflict
 from exporters.sie.model import SieVoucher
 
@@ -32,6 +35,7 @@ OUTPUT_VAT_ACCOUNTS = range(2610, 2640)
 SALES_ACCOUNTS = range(3000, 3700)
 
 EXACT, PROBABLE = "exact", "probable"
+_MARKER = re.compile(r"\[(dk:[0-9a-f]+(?:\.\d+)?r?)\]")
 
 
 def check_sie_export(requested: Iterable[date], posted_via_api: Iterable[date]) -> None:
@@ -58,7 +62,7 @@ def check_sync_start(start: date, exported_via_sie: Iterable[date]) -> None:
 
 
 @dataclass(frozen=True)
-class PostedVoucher:
+class BookedVoucher:
     """A voucher Dagskassa posted: its date and signed rows (positive is a debit)."""
 
     transaction_date: date
@@ -69,9 +73,16 @@ class PostedVoucher:
     reference: str = ""
 
     @classmethod
-    def from_voucher(cls, voucher: Voucher, reference: str = "") -> PostedVoucher:
+    def from_voucher(cls, voucher: Voucher, reference: str = "") -> BookedVoucher:
         rows = tuple((row.account, row.amount) for row in voucher.rows)
         return cls(voucher.transaction_date, rows, voucher.description, voucher.marker, reference)
+
+    @classmethod
+    def from_posted(cls, posted: PostedVoucher) -> BookedVoucher:
+        """From what an accounting provider lists (``exporters.providers.PostedVoucher``)."""
+        rows = tuple((account, debit - credit) for account, debit, credit in posted.rows)
+        marker = _MARKER.search(posted.description)
+        return cls(posted.transaction_date, rows, posted.description, marker[1] if marker else "", posted.ref)
 
     def label(self) -> str:
         return self.reference or self.description or self.marker or self.transaction_date.isoformat()
@@ -82,7 +93,7 @@ class DuplicateMatch:
     """A #VER of the SIE file that books a day already posted, and why we think so."""
 
     voucher: SieVoucher
-    posted: PostedVoucher
+    posted: BookedVoucher
     kind: str
     evidence: dict[str, Any] = field(default_factory=dict)
 
@@ -137,7 +148,7 @@ def _net(pairs: Iterable[tuple[int, Decimal]]) -> defaultdict[int, Decimal]:
 
 def find_duplicates(
     vouchers: Iterable[SieVoucher],
-    posted: Iterable[PostedVoucher],
+    posted: Iterable[BookedVoucher],
     vat_accounts: Sequence[int] = OUTPUT_VAT_ACCOUNTS,
     sales_accounts: Sequence[int] = SALES_ACCOUNTS,
 ) -> list[DuplicateMatch]:
@@ -145,7 +156,7 @@ def find_duplicates(
 
     ``vouchers`` may be ``iter_sie``'s stream: only the matches are kept, so memory stays flat in the
     size of the SIE file."""
-    by_date: dict[date, list[PostedVoucher]] = defaultdict(list)
+    by_date: dict[date, list[BookedVoucher]] = defaultdict(list)
     for voucher in posted:
         by_date[voucher.transaction_date].append(voucher)
     matches = []
@@ -161,7 +172,7 @@ def find_duplicates(
 
 def _best_match(
     ver: SieVoucher,
-    candidates: list[PostedVoucher],
+    candidates: list[BookedVoucher],
     vat_accounts: Sequence[int],
     sales_accounts: Sequence[int],
 ) -> DuplicateMatch | None:
@@ -195,7 +206,7 @@ def _best_match(
     return probable
 
 
-def parse_posted(data: object) -> list[PostedVoucher]:
+def parse_posted(data: object) -> list[BookedVoucher]:
     """The posted vouchers of ``dagskassa sie check --posted``: a JSON list (or ``{"vouchers": [...]}``)
     of objects shaped as ``Voucher.to_dict()`` writes them::
 
@@ -214,7 +225,7 @@ def parse_posted(data: object) -> list[PostedVoucher]:
     return [_posted(item, f"vouchers[{index}]") for index, item in enumerate(data)]
 
 
-def _posted(item: object, where: str) -> PostedVoucher:
+def _posted(item: object, where: str) -> BookedVoucher:
     if not isinstance(item, dict):
         raise FixData(f"{where} must be an object", "see dagskassa sie check --help")
     try:
@@ -225,7 +236,7 @@ def _posted(item: object, where: str) -> PostedVoucher:
     if not isinstance(rows, list):
         raise FixData(f"{where}.rows must be a list", "list the voucher's rows")
     reference = " ".join(str(item[key]) for key in ("series", "number") if item.get(key) not in (None, ""))
-    return PostedVoucher(
+    return BookedVoucher(
         when,
         tuple(_posted_row(row, f"{where}.rows[{index}]") for index, row in enumerate(rows)),
         str(item.get("description") or ""),

@@ -70,7 +70,9 @@ class Rows:
 
     def add(self, body: Body, matches: list[Match], first_line: int) -> None:
         """Append the rows of ``matches`` (consecutive lines from ``first_line``) to the voucher's ``body``."""
-        labels, accounts, objects, amounts, dates, texts, quantities, signs = islice(zip(*matches, strict=True), 8)
+        labels, accounts, objects, amounts, dates, texts, quantities, signs = islice(
+            zip(*matches, strict=True), 8
+        )
         try:
             rows = map(
                 _new_tuple,

@@ -10,12 +10,13 @@ from decimal import Decimal
 import pytest
 
 from exporters.core.errors import FixData
+from exporters.providers import PostedVoucher
 from exporters.sie import ChannelConflict, iter_sie, read_sie
 from exporters.sie.export import export_days
 from exporters.sie.guard import (
     EXACT,
     PROBABLE,
-    PostedVoucher,
+    BookedVoucher,
     check_sie_export,
     check_sync_start,
     find_duplicates,
@@ -81,7 +82,7 @@ def sie_vouchers(content: bytes) -> list[SieVoucher]:
 def test_our_own_export_imported_after_posting_is_an_exact_duplicate(make_voucher, company):
     posted = [make_voucher(day, number) for number, day in enumerate(days(12, 13, 14), 1)]
     content = write_sie_4i(posted[1:], company, {}, generated=D)
-    matches = find_duplicates(sie_vouchers(content), [PostedVoucher.from_voucher(v, "K 7") for v in posted])
+    matches = find_duplicates(sie_vouchers(content), [BookedVoucher.from_voucher(v, "K 7") for v in posted])
     assert [(match.kind, match.voucher.date) for match in matches] == [(EXACT, days(13)[0]), (EXACT, D)]
     assert matches[0].evidence["marker"] == posted[1].marker
     assert matches[0].evidence["pairs"] == len(posted[1].rows)
@@ -100,7 +101,7 @@ def test_a_register_export_with_other_payment_accounts_is_a_probable_duplicate(m
         ),
     )
     content = write_sie_4i([theirs], company, {}, generated=D)
-    [match] = find_duplicates(sie_vouchers(content), [PostedVoucher.from_voucher(ours)])
+    [match] = find_duplicates(sie_vouchers(content), [BookedVoucher.from_voucher(ours)])
     assert match.kind == PROBABLE
     assert match.evidence["sales_total"] == "-12800.00"
     assert match.evidence["vat_total"] == "-1978.00"
@@ -120,7 +121,7 @@ def test_other_days_and_other_figures_are_not_duplicates(make_voucher, company):
     cash = replace(ours.rows[0], debit=Decimal("1.00"), credit=Decimal("0.00"))
     changed = replace(ours, rows=(*more_sales, cash))
     content = write_sie_4i([other_day, changed], company, {}, generated=D)
-    assert find_duplicates(sie_vouchers(content), [PostedVoucher.from_voucher(ours)]) == []
+    assert find_duplicates(sie_vouchers(content), [BookedVoucher.from_voucher(ours)]) == []
 
 
 def test_the_check_streams_a_real_shaped_register_export():
@@ -167,3 +168,18 @@ def test_the_check_streams_a_real_shaped_register_export():
 def test_posted_json_problems_name_their_place(data, words):
     with pytest.raises(FixData, match=words):
         parse_posted(data)
+
+
+def test_booked_vouchers_from_a_provider_listing(make_voucher, company):
+    ours = make_voucher(D, 142)
+    listed = PostedVoucher(
+        ref="K 142 (2026)",
+        transaction_date=D,
+        description=ours.description,
+        rows=tuple((row.account, row.debit, row.credit) for row in ours.rows),
+    )
+    booked = BookedVoucher.from_posted(listed)
+    assert booked.marker == ours.marker
+    assert booked.rows == BookedVoucher.from_voucher(ours).rows
+    [match] = find_duplicates(sie_vouchers(write_sie_4i([ours], company, {}, generated=D)), [booked])
+    assert (match.kind, match.posted.label()) == (EXACT, "K 142 (2026)")
