@@ -107,13 +107,14 @@ def pc8_text(text: str, field: str) -> str:
 
 
 def fit_text(text: str, limit: int = TEXT_MAX, keep: str = "") -> str:
-    """``text`` cut to ``limit`` characters; ``keep`` (a marker at its end) is never cut."""
-    if len(text) <= limit:
+    """``text`` cut to ``limit`` characters as written (see ``_apart``); ``keep`` (a marker at its end)
+    is never cut."""
+    if len(_apart(text)) <= limit:
         return text
     if keep and text.endswith(keep):
         head = text[: -len(keep)].rstrip()
         return head[: max(limit - len(keep) - 1, 0)].rstrip() + " " + keep
-    return text[:limit].rstrip()
+    return text[: limit - 1] if text[limit - 1] == "\\" else text[:limit].rstrip()
 
 
 class _File:
@@ -133,13 +134,14 @@ class _File:
         values = ["#" + label]
         for field in fields:
             if isinstance(field, tuple):
-                members = [member for pair in field for member in pair]
+                members = [_apart(member) for pair in field for member in pair]
                 written.append("{" + " ".join(_quote(member) for member in members) + "}")
                 values += members
             elif isinstance(field, (Bare, int)):
                 written.append(str(field))
                 values.append(str(field))
             else:
+                field = _apart(field)
                 written.append(_quote(field))
                 values.append(field)
         self.lines.append(" ".join(written))
@@ -151,6 +153,11 @@ class _File:
 
     def render(self) -> bytes:
         return ("\r\n".join(self.lines) + "\r\n").encode("cp437")
+
+
+def _apart(value: str) -> str:
+    """Inside a field ``\\"`` is a quote, so a field cannot end in a backslash: a space keeps them apart."""
+    return value + " " if value.endswith("\\") else value
 
 
 def _quote(value: str) -> str:

@@ -168,6 +168,10 @@ def test_fit_text():
     assert fit_text("kort") == "kort"
     assert fit_text("x" * 60) == "x" * 50
     assert fit_text("a" * 60 + " [dk:1]", keep="[dk:1]") == "a" * 43 + " [dk:1]"
+    # A closing backslash is written with a space after it (see test below): that counts too.
+    assert fit_text("a" * 48 + "\\") == "a" * 48 + "\\"
+    assert fit_text("a" * 49 + "\\") == "a" * 49
+    assert fit_text("a" * 49 + "\\b") == "a" * 49
 
 
 def test_characters_outside_cp437():
@@ -199,3 +203,11 @@ def test_company_names_are_pc8_and_quoted():
     content = write_sie_4i([], Company('Kafé "Hörnet" AB', "5566778899"), {}, generated=GENERATED)
     assert '#FNAMN "Kafé \\"Hörnet\\" AB"' in content.decode("cp437")
     assert read_sie(content).company_name == 'Kafé "Hörnet" AB'
+
+
+def test_a_text_ending_in_a_backslash_stays_apart_from_the_closing_quote(make_voucher, company):
+    voucher = make_voucher(date(2026, 3, 14), 142)
+    odd = replace(voucher, rows=tuple(replace(row, text="Kassa\\") for row in voucher.rows))
+    content = write_sie_4i([odd], company, {}, generated=GENERATED)
+    assert '#TRANS 1910 {} 2927.60 "" "Kassa\\ "' in content.decode("cp437")
+    assert read_sie(content).vouchers[0].rows[0].text == "Kassa\\ "
