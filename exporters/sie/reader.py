@@ -17,7 +17,7 @@ from __future__ import annotations
 import operator
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from exporters.sie.errors import SieError
@@ -82,7 +82,7 @@ class SieReader:
     After the iteration ``encoding`` says how the file was written and ``checksum`` holds its verified
     #KSUMMA (None without one)."""
 
-    def __init__(self, pieces: Any) -> None:
+    def __init__(self, pieces: Iterable[bytes]) -> None:
         self._pieces = pieces
         self.encoding = "ascii"
         self.checksum: int | None = None
