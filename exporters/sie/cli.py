@@ -35,10 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "posted: exact (same date and account/amount pairs) or probable (same date, output VAT and "
         "sales totals). POSTED.json is a list of vouchers as `dagskassa voucher preview --format json` "
         'prints them, with "transaction_date" (and optionally "series", "number", "marker"). '
-        "Exits 1 when duplicates are found.",
+        "Exits 1 when duplicates are found (or the file is another company's).",
     )
     check.add_argument("file", type=Path, metavar="FILE")
     check.add_argument("--posted", "--against", required=True, type=Path, metavar="POSTED.json")
+    check.add_argument("--org-number", help="the store's; a file for another company is reported")
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.set_defaults(handler=check_command)
 
@@ -96,34 +97,18 @@ def read_command(args: argparse.Namespace) -> int:
 def check_command(args: argparse.Namespace) -> int:
     from exporters.cli import read_json_file
     from exporters.core import FixData
-    from exporters.sie import iter_sie
-    from exporters.sie.guard import find_duplicates, parse_posted
-    from exporters.sie.model import SieVoucher
-
-    counted = {"vouchers": 0}
-
-    def vouchers():
-        for item in iter_sie(args.file):
-            if isinstance(item, SieVoucher):
-                counted["vouchers"] += 1
-                yield item
+    from exporters.sie.guard import check_sie_file, parse_posted
 
     try:
-        posted = parse_posted(read_json_file(args.posted, "posted vouchers"))
-        matches = find_duplicates(vouchers(), posted)
+        booked = parse_posted(read_json_file(args.posted, "posted vouchers"))
+        report = check_sie_file(args.file, booked, args.org_number)
     except FixData as exc:
         return _fail(f"{args.file}: {exc}")
     if args.format == "json":
-        report = {"file": str(args.file), "vouchers": counted["vouchers"]}
-        report["duplicates"] = [match.to_dict() for match in matches]
-        print(json.dumps(report, ensure_ascii=False, indent=2))
-    elif matches:
-        print(f"{len(matches)} of {counted['vouchers']} vouchers in {args.file} book days already posted:")
-        for match in matches:
-            print(f"  {match.describe()}")
+        print(json.dumps({"file": str(args.file), **report.to_dict()}, ensure_ascii=False, indent=2))
     else:
-        print(f"none of the {counted['vouchers']} vouchers in {args.file} books a day already posted")
-    return 1 if matches else 0
+        print("\n".join(report.lines(str(args.file))))
+    return 1 if report.duplicates or report.other_company else 0
 
 
 def export_command(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -27,7 +27,9 @@ from exporters.core.money import ZERO, MoneyFormatError, money_str, parse_money
 from exporters.core.voucher import Voucher
 from exporters.providers import PostedVoucher
 from exporters.sie.errors import ChannelConflict
-from exporters.sie.model import SieVoucher
+from exporters.sie.model import Record, SieVoucher
+from exporters.sie.reader import iter_sie
+from exporters.sie.text import Source
 
 #: BAS output VAT (2610-2639: utgående moms) and sales (3000-3699: försäljning; 37xx are corrections
 #: such as discounts and öresavrundning, which registers book in different ways).
@@ -204,6 +206,64 @@ def _best_match(
             )
             probable = DuplicateMatch(ver, candidate, PROBABLE, evidence)
     return probable
+
+
+@dataclass(frozen=True)
+class ImportCheck:
+    """Layer 3's report on one SIE file: its vouchers, those that duplicate ours, and whose file it is."""
+
+    vouchers: int
+    duplicates: tuple[DuplicateMatch, ...]
+    #: The file's #ORGNR, and whether it names another company than the store's (when that was given).
+    org_number: str = ""
+    other_company: bool = False
+
+    def lines(self, name: str) -> list[str]:
+        """The report in words, as ``dagskassa sie check`` prints it."""
+        lines = []
+        if self.other_company:
+            lines.append(f"{name} is for organisation number {self.org_number}, not this store's")
+        if not self.duplicates:
+            return [*lines, f"none of the {self.vouchers} vouchers in {name} books a day already posted"]
+        lines.append(
+            f"{len(self.duplicates)} of {self.vouchers} vouchers in {name} book days already posted:"
+        )
+        return lines + [f"  {match.describe()}" for match in self.duplicates]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "vouchers": self.vouchers,
+            "org_number": self.org_number,
+            "other_company": self.other_company,
+            "duplicates": [match.to_dict() for match in self.duplicates],
+        }
+
+
+def check_sie_file(
+    source: Source, booked: Iterable[BookedVoucher], org_number: str | None = None
+) -> ImportCheck:
+    """Read a SIE file as a stream and check it against the vouchers Dagskassa booked (and, if given, the
+    store's organisation number). Raises :class:`SieError` for a file the reader cannot take."""
+    counted = 0
+    file_org_number = ""
+
+    def vouchers() -> Iterator[SieVoucher]:
+        nonlocal counted, file_org_number
+        for item in iter_sie(source):
+            if isinstance(item, SieVoucher):
+                counted += 1
+                yield item
+            elif isinstance(item, Record) and item.label == "ORGNR" and item.fields:
+                file_org_number = str(item.fields[0])
+
+    duplicates = tuple(find_duplicates(vouchers(), booked))
+    other = bool(org_number and file_org_number) and _digits(file_org_number) != _digits(org_number or "")
+    return ImportCheck(counted, duplicates, file_org_number, other)
+
+
+def _digits(org_number: str) -> str:
+    """The last ten digits: ``16556677-8899``, ``556677-8899`` and ``5566778899`` are the same number."""
+    return "".join(char for char in org_number if char.isdigit())[-10:]
 
 
 def parse_posted(data: object) -> list[BookedVoucher]:

@@ -78,8 +78,10 @@ def test_export_then_check(tmp_path, z_files, capsys):
     assert json.loads(capsys.readouterr().out)["duplicates"][0]["kind"] == "exact"
 
     preview.write_text("[]", "utf-8")
-    assert main(["sie", "check", str(out), "--posted", str(preview)]) == 0
+    assert main(["sie", "check", str(out), "--posted", str(preview), "--org-number", "556677-8899"]) == 0
     assert "none of the 1 vouchers" in capsys.readouterr().out
+    assert main(["sie", "check", str(out), "--posted", str(preview), "--org-number", "559012-3456"]) == 1
+    assert "not this store's" in capsys.readouterr().out
 
 
 def test_export_refuses_days_posted_through_the_api(tmp_path, z_files, capsys):

@@ -18,6 +18,7 @@ from exporters.sie.guard import (
     PROBABLE,
     BookedVoucher,
     check_sie_export,
+    check_sie_file,
     check_sync_start,
     find_duplicates,
     parse_posted,
@@ -183,3 +184,18 @@ def test_booked_vouchers_from_a_provider_listing(make_voucher, company):
     assert booked.rows == BookedVoucher.from_voucher(ours).rows
     [match] = find_duplicates(sie_vouchers(write_sie_4i([ours], company, {}, generated=D)), [booked])
     assert (match.kind, match.posted.label()) == (EXACT, "K 142 (2026)")
+
+
+def test_check_a_file_reports_its_company(make_voucher, company):
+    ours = make_voucher(D, 142)
+    content = write_sie_4i([ours], company, {}, generated=D)
+    report = check_sie_file(content, [BookedVoucher.from_voucher(ours)], org_number="5566778899")
+    assert (report.vouchers, len(report.duplicates), report.org_number) == (1, 1, "556677-8899")
+    assert not report.other_company
+    other = check_sie_file(content, [], org_number="16559988-7766")
+    assert other.other_company and other.duplicates == ()
+    assert other.lines("dagar.si") == [
+        "dagar.si is for organisation number 556677-8899, not this store's",
+        "none of the 1 vouchers in dagar.si books a day already posted",
+    ]
+    assert other.to_dict()["other_company"] is True
