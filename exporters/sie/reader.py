@@ -95,7 +95,7 @@ class SieReader:
         head: list[Any] | None = None  # the #VER whose body is awaited or open
         head_line = number = 0
         body: Body | None = None
-        pending: list[Match] = []  # consecutive rows of the usual shape not yet converted
+        pending: list[Match] = []  # consecutive rows of the usual shape, converted at the next other line
         decoder = Decoder()
         for encoding, block in decoder.blocks(self._pieces):
             for match in findall(block, 0, len(block) - 1):
@@ -103,15 +103,12 @@ class SieReader:
                 if match[0]:
                     if body is None:
                         body = self._implicit_body(head, match[0], number)
-                    if crc is None:
-                        pending.append(match)
-                    else:
-                        crc = zlib.crc32(rows.checksum_text(match, number).encode(encoding), crc)
-                        kind, row = rows.one(match, number)
-                        body[kind].append(row)
+                    pending.append(match)
                     continue
                 if pending:
                     rows.add(body, pending, number - len(pending))
+                    if crc is not None:
+                        crc = rows.checksum(pending, encoding, crc)
                     pending.clear()
                 brace, line = match[8:]
                 if brace == "{":
@@ -167,6 +164,10 @@ class SieReader:
                     yield self._balance(label, tokens, number)
                 elif label in _HEADER_LABELS:
                     yield self._record(label, tokens, number)
+            if pending and crc is not None:  # the next block may be in another encoding
+                rows.add(body, pending, number + 1 - len(pending))
+                crc = rows.checksum(pending, encoding, crc)
+                pending.clear()
         if head is not None:
             raise SieError(head_line, "the file ends inside this voucher", "the file is cut short")
         if crc is not None:

@@ -9,6 +9,7 @@ voucher's columns. A field that does not parse is found again row by row, to nam
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -108,12 +109,13 @@ class Rows:
         row = SieTrans(int(account), parsed[0], Decimal(amount), parsed[1], text, parsed[2], sign)
         return ROW_LABELS[label], row
 
-    def checksum_text(self, match: Match, line: int) -> str:
+    def checksum(self, matches: list[Match], encoding: str, crc: int) -> int:
+        """The running #KSUMMA after ``matches``, rows already added (so their object lists parse)."""
+        return zlib.crc32("".join(map(self._checksum_text, matches)).encode(encoding), crc)
+
+    def _checksum_text(self, match: Match) -> str:
         """A row's fields as #KSUMMA counts them: unquoted, without separators or braces."""
         label, account, objects, amount, when, text, quantity, sign = match[:8]
-        try:
-            members = "".join(sum(self.objects[objects], ()))
-        except SieError as exc:
-            raise SieError(line, exc.reason, exc.fix) from None
+        members = "".join(sum(self.objects[objects], ()))
         when, quantity = ("" if field == '""' else field for field in (when, quantity))
         return f"#{label}{account}{members}{amount}{when}{text}{quantity}{sign}"

@@ -176,12 +176,16 @@ def test_iter_sie_streams_items_in_file_order_from_a_binary_stream():
     assert [item.number for item in items if isinstance(item, Account)][:2] == [1910, 1930]
 
 
-def test_the_same_file_in_pieces_of_any_size_reads_the_same():
-    data = (FIXTURES / "molnexport_utf8_pc8.se").read_bytes()
+@pytest.mark.parametrize("name", ["molnexport_utf8_pc8.se", "kompakt_4e_ksumma_objekt.se"])
+def test_the_same_file_in_pieces_of_any_size_reads_the_same(name):
+    data = (FIXTURES / name).read_bytes()
     whole = read_sie(data)
     for size in (1, 7, 64):
         pieces = [data[start : start + size] for start in range(0, len(data), size)]
-        assert read_sie(iter(pieces)).vouchers == whole.vouchers
+        in_pieces = read_sie(iter(pieces))
+        assert in_pieces.vouchers == whole.vouchers
+        assert in_pieces.checksum == whole.checksum
+        assert in_pieces.encoding == whole.encoding
 
 
 def test_json_form():
