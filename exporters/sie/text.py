@@ -54,6 +54,7 @@ class Decoder:
     def __init__(self) -> None:
         self.file_encoding: str | None = None
         self.seen: set[str] = set()
+        self.started = False
 
     @property
     def encoding(self) -> str:
@@ -63,14 +64,8 @@ class Decoder:
     def blocks(self, pieces: Iterable[bytes]) -> Iterator[tuple[str, str]]:
         """``(encoding, text)``: text is whole lines, each ending with a LF."""
         rest = b""
-        first = True
         for piece in pieces:
             data = rest + piece if rest else bytes(piece)
-            if first and data:
-                first = False
-                if data.startswith(b"\xef\xbb\xbf"):
-                    data = data[3:]
-                    self.file_encoding = "utf-8"
             cut = data.rfind(b"\n") + 1
             rest = data[cut:]
             if cut:
@@ -79,6 +74,13 @@ class Decoder:
             yield from self._decode(rest + b"\n")
 
     def _decode(self, block: bytes) -> Iterator[tuple[str, str]]:
+        for encoding, text in self._decode_block(block):
+            if not self.started:
+                self.started = True
+                text = text.removeprefix("\ufeff")  # a UTF-8 byte order mark
+            yield encoding, text
+
+    def _decode_block(self, block: bytes) -> Iterator[tuple[str, str]]:
         if block.isascii():
             yield "ascii", block.decode("ascii")
             return

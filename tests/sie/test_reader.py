@@ -188,6 +188,13 @@ def test_the_same_file_in_pieces_of_any_size_reads_the_same(name):
         assert in_pieces.encoding == whole.encoding
 
 
+def test_a_utf8_byte_order_mark_is_skipped_however_the_bytes_arrive():
+    data = b"\xef\xbb\xbf" + '#FLAGGA 0\n#FNAMN "Café Ö"\n'.encode()
+    assert read_sie(data).company_name == "Café Ö"
+    assert read_sie(iter([data[i : i + 1] for i in range(len(data))])).company_name == "Café Ö"
+    assert read_sie(b"\xef\xbb\xbf#FLAGGA 0\n").encoding == "utf-8"
+
+
 def test_json_form():
     data = read_sie(FIXTURES / "zrapport_kassa2_4i.si").to_dict()
     assert data["company"] == {"name": "Solrosens Livs AB", "org_number": "556987-6543"}
