@@ -73,6 +73,7 @@ def _fail(message: str) -> int:
 
 
 def read_command(args: argparse.Namespace) -> int:
+    from exporters.core.money import money_str
     from exporters.sie import SieError, read_sie
 
     try:
@@ -90,7 +91,7 @@ def read_command(args: argparse.Namespace) -> int:
         print(f"\n#VER {voucher.series} {voucher.number} {voucher.date.isoformat()} {voucher.text}")
         for row in voucher.rows:
             objects = " ".join(f"{dim}:{obj}" for dim, obj in row.objects)
-            print(f"  {row.account:>6} {row.amount:>14}  {objects:<12} {row.text}")
+            print(f"  {row.account:>6} {money_str(row.amount):>14}  {objects:<12} {row.text}")
     return 0
 
 
