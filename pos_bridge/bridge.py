@@ -26,8 +26,12 @@ REOPEN_SECONDS = 2.0
 
 
 def open_port(url: str, baudrate: int, timeout: float) -> serial.SerialBase:
-    """Open a device by URL: a tty (``/dev/ttyUSB0``), a pty path, ``socket://host:port`` or ``rfc2217://``."""
-    return serial.serial_for_url(url, baudrate=baudrate, timeout=timeout, write_timeout=5)
+    """Open a device by URL: a tty (``/dev/ttyUSB0``), a pty path, ``socket://host:port`` or ``rfc2217://``.
+
+    ``exclusive`` takes a lock on a tty, so a second bridge (or a stale one) cannot read the same line and
+    steal half of the register's bytes.
+    """
+    return serial.serial_for_url(url, baudrate=baudrate, timeout=timeout, write_timeout=5, exclusive=True)
 
 
 class Bridge:
