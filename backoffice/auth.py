@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from backoffice import audit
 from backoffice.app import db
+from backoffice.db import begin_read
 from backoffice.i18n import _
 from backoffice.models import AGENCY_ADMIN, ROLES, Agency, Store, User, UserStore, utcnow
 
@@ -81,10 +82,20 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _load_user() -> None:
+    """The signed-in user, read in a read-only transaction: a page shown with GET stays in it (on
+    SQLite it never waits for or blocks a writer); any other method ends it, so the view's own
+    transaction is a writer from the start."""
     user_id = session.get("uid")
-    g.user = db().get(User, user_id) if user_id is not None else None
+    g.user = None
+    if user_id is None:
+        return
+    database = db()
+    begin_read(database)
+    g.user = database.get(User, user_id)
     if g.user is not None and not g.user.active:
         g.user = None
+    if request.method != "GET":
+        database.commit()
 
 
 @bp.route("/login", methods=["GET", "POST"])

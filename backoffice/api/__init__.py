@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from backoffice.api.openapi import openapi_document
 from backoffice.app import db
+from backoffice.db import begin_read
 from backoffice.services import ingest, registers
 
 log = logging.getLogger(__name__)
@@ -70,26 +71,30 @@ def _bearer_token() -> str:
 
 @api.post("/v1/z-reports")
 def post_z_report() -> Response:
-    session = db()
-    register = registers.authenticate(session, _bearer_token())
-    if register is None:
-        return _error(
-            401,
-            "Authorization",
-            "no valid device token",
-            "enroll the register with a one-time code and send Bearer <token>",
-        )
-    raw = request.get_data()
+    received = ingest.read(request.get_data())  # no database work yet
     key = request.headers.get("Idempotency-Key") or None
-    try:
-        outcome = ingest.ingest(session, register, raw, key)
-        session.commit()
-    except IntegrityError:
-        # The same Z number arrived twice at once (PostgreSQL, two workers): the loser reads the winner's.
-        session.rollback()
+    session = db()
+    for attempt in (1, 2):
+        begin_read(session)
         register = registers.authenticate(session, _bearer_token())
-        outcome = ingest.ingest(session, register, raw, key)
-        session.commit()
+        if register is None:
+            return _error(
+                401,
+                "Authorization",
+                "no valid device token",
+                "enroll the register with a one-time code and send Bearer <token>",
+            )
+        plan = ingest.plan(session, register, received, key)
+        session.commit()  # the reads are done; the write transaction starts at the first insert
+        try:
+            outcome = ingest.apply(session, register, plan)
+            session.commit()
+            break
+        except IntegrityError:
+            # The same Z number was stored meanwhile by another worker: plan again, which finds it.
+            session.rollback()
+            if attempt == 2:
+                raise
     if outcome.status >= 400:
         log.info("z-report refused (%s) from register %s", outcome.status, register.register_key)
     return _json(outcome.status, outcome.body)

@@ -4,6 +4,7 @@ rate limiter. The worker, the scheduler, the tests and the benchmarks all build 
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -34,6 +35,8 @@ def fortnox_runtime(
     limiter per connection shared by every thread of this process."""
     http = fortnox.http()
     provider = get_provider("fortnox")
+    #: Financial years read per connection, shared by the sessions of this runtime.
+    years: dict[int, list] = defaultdict(list)
 
     def open_session(db: Session, store: Store) -> AccountingSession:
         row = connection_row(db, store)
@@ -47,6 +50,7 @@ def fortnox_runtime(
             mapping=store_mapping(db, store),
             limiters=fortnox.limiters,
             now=now,
+            years=years[row.id],
         )
 
     def on_reconnect(db: Session, store: Store, reason: str) -> None:

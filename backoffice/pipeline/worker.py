@@ -4,8 +4,10 @@ Exports are claimed per tenant (one accounting company), not per row: one tenant
 serialised so its rate limit and its single-use refresh token are never raced, while different tenants
 run in parallel, in threads of one process or in any number of processes on any number of machines.
 A claim is a lease row taken with ``SELECT … FOR UPDATE SKIP LOCKED`` (on SQLite the write lock of
-``BEGIN IMMEDIATE`` does the same), so two workers never hold the same tenant; a lease that is not
-renewed expires, and an export its dead holder left in ``posting`` is reconciled by the next one.
+``BEGIN IMMEDIATE`` does the same), so two workers never hold the same tenant. A heartbeat thread renews
+the leases a worker holds for as long as its process lives, however long one attempt takes (a slow
+Fortnox, a full rate-limit window); only a dead process lets its lease lapse. Whoever takes a lapsed
+lease finds the dead holder's ``posting`` exports and reconciles them by marker before sending anything.
 """
 
 from __future__ import annotations
@@ -34,14 +36,15 @@ def tenant_key():
     return func.coalesce(FortnoxConnection.tenant_id, literal("store:") + cast(Store.id, String))
 
 
-def due_condition(now: datetime, lease: timedelta = LEASE):
-    """Exports a worker should take now: due ones, and ``posting`` ones whose worker stopped."""
+def due_condition(now: datetime):
+    """Exports a worker holding their tenant's lease should take now: due ones, and every ``posting``
+    one (only a lease holder posts, so a ``posting`` export found by the next holder was left behind)."""
     return or_(
         and_(
             Export.state.in_(states.DUE_STATES),
             or_(Export.next_attempt_at.is_(None), Export.next_attempt_at <= now),
         ),
-        and_(Export.state == states.POSTING, Export.claimed_at < now - lease),
+        Export.state == states.POSTING,
     )
 
 
@@ -61,6 +64,8 @@ class ExportWorker:
         self.name = name
         self.lease = lease
         self.rng = rng or random.Random()
+        self._held: set[str] = set()
+        self._held_lock = threading.Lock()
 
     def due_tenants(self, db: Session, now: datetime) -> list[str]:
         query = (
@@ -68,7 +73,7 @@ class ExportWorker:
             .select_from(Export)
             .join(Store, Store.id == Export.store_id)
             .outerjoin(FortnoxConnection, FortnoxConnection.store_id == Store.id)
-            .where(due_condition(now, self.lease))
+            .where(due_condition(now))
             .distinct()
         )
         keys = list(db.scalars(query))
@@ -96,9 +101,13 @@ class ExportWorker:
                 return False
             lease.holder, lease.expires_at = self.name, now + self.lease
             db.commit()
-            return True
+        with self._held_lock:
+            self._held.add(key)
+        return True
 
     def release(self, key: str) -> None:
+        with self._held_lock:
+            self._held.discard(key)
         with self.sessions() as db:
             lease = db.get(ExportLease, key, with_for_update=True)
             if lease is not None and lease.holder == self.name:
@@ -111,7 +120,7 @@ class ExportWorker:
                 select(Export.id)
                 .join(Store, Store.id == Export.store_id)
                 .outerjoin(FortnoxConnection, FortnoxConnection.store_id == Store.id)
-                .where(tenant_key() == key, due_condition(now, self.lease))
+                .where(tenant_key() == key, due_condition(now))
                 .order_by(Export.business_date, Export.id)
             )
             return list(db.scalars(query))
@@ -145,7 +154,30 @@ class ExportWorker:
                     self.release(key)
         return tried
 
+    def heartbeat(self) -> None:
+        """Renew every lease this worker holds (called by its heartbeat thread)."""
+        with self._held_lock:
+            held = sorted(self._held)
+        if not held:
+            return
+        now = self.runtime.now()
+        with self.sessions() as db:
+            for lease in db.scalars(select(ExportLease).where(ExportLease.key.in_(held))):
+                if lease.holder == self.name:
+                    lease.expires_at = now + self.lease
+                else:
+                    log.error("worker %s lost the lease of %s to %s", self.name, lease.key, lease.holder)
+            db.commit()
+
+    def _beat(self, stop: threading.Event) -> None:
+        while not stop.wait(self.lease.total_seconds() / 3):
+            try:
+                self.heartbeat()
+            except Exception:
+                log.exception("lease heartbeat failed")
+
     def run(self, stop: threading.Event, idle_seconds: float = 1.0) -> None:
+        threading.Thread(target=self._beat, args=(stop,), name=f"{self.name}:heartbeat", daemon=True).start()
         while not stop.is_set():
             try:
                 tried = self.run_once()

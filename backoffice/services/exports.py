@@ -36,7 +36,7 @@ def build_options(settings: SyncSettings) -> BuildOptions:
 
 def preview(session: Session, store: Store, record: ZReportRecord) -> tuple[Voucher | None, FixData | None]:
     """The voucher the day would be posted as now, or the error saying what to fix first."""
-    settings = settings_of(session, store)
+    settings = settings_of(session, store, create=False)
     try:
         return build_voucher(
             load_z_report(record), store_mapping(session, store, settings), build_options(settings)

@@ -312,7 +312,7 @@ def save_preflight(session: Session, store_id: int, results: list[CheckResult]) 
 
 
 def preflight_input(session: Session, store: Store, on_date: date) -> PreflightInput:
-    settings = settings_of(session, store)
+    settings = settings_of(session, store, create=False)
     connection = session.scalars(
         select(FortnoxConnection).where(FortnoxConnection.store_id == store.id)
     ).one_or_none()

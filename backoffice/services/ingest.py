@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +27,7 @@ from exporters.core.errors import CannotBuildVoucher, FixData, Problem, ZReportI
 DB_INT_MAX = 2**31 - 1
 MONEY_MAX = Decimal("999999999999.99")
 IDEMPOTENCY_KEY_MAX = 200
+CONTACT_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass
@@ -160,126 +162,165 @@ def _refuse(
     return refused
 
 
-def ingest(session: Session, register: Register, raw: bytes, idempotency_key: str | None = None) -> Outcome:
-    """Validate and store one Z-report sent by ``register``; never commits."""
-    store = register.store
-    register.last_contact_at = utcnow()
+@dataclass(frozen=True)
+class Received:
+    """A request body read and checked on its own, before any database work (so the write lock is
+    held only for what needs it): the report, or every problem with it."""
+
+    raw: bytes
+    data: Any = None
+    report: ZReport | None = None
+    problems: tuple[Problem, ...] = ()
+    content_hash: str = ""
+
+    @property
+    def z_number(self) -> int | None:
+        """The Z number the body claims, even when invalid (for the review list)."""
+        number = self.data.get("z_number") if isinstance(self.data, dict) else None
+        return number if type(number) is int and 0 < number <= DB_INT_MAX else None
+
+
+def read(raw: bytes) -> Received:
+    """Decode and validate a Z-report body (pure: no database)."""
     data: Any = None
     try:
         data = _decode(raw)
         report = parse_z_report(data)
-        sender_problems = _check_against_store(report, register, store, idempotency_key)
-        if sender_problems:
-            raise ZReportInvalid(sender_problems)
     except ZReportInvalid as exc:
-        problems = _problems_body(exc.problems)
-        z_number = data.get("z_number") if isinstance(data, dict) else None
-        z_number = z_number if type(z_number) is int and 0 < z_number < 2**31 else None
-        refused = _refuse(session, register, raw, "invalid", problems, z_number=z_number)
-        return Outcome(422, {"errors": problems, "refused_id": refused.id})
+        return Received(raw, data, problems=exc.problems)
+    return Received(raw, data, report, content_hash=report.content_hash())
 
-    existing = session.scalars(
-        select(ZReportRecord).where(
+
+@dataclass
+class Plan:
+    """What storing a report will do, decided from reads alone (:func:`plan`); :func:`apply` writes it.
+
+    The split lets a view end its read transaction before writing, so on SQLite the one-writer lock is
+    held only for the inserts.
+    """
+
+    received: Received
+    idempotency_key: str | None
+    #: Decided without writing anything: the same report again.
+    outcome: Outcome | None = None
+    #: ``(reason, errors, extra columns)`` for a report to keep as refused.
+    refusal: tuple[str, list[dict[str, str]], dict[str, Any]] | None = None
+    alerts: list[tuple[str, str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    voucher_error: FixData | None = None
+    sync_sales: bool = True
+
+
+def plan(
+    session: Session, register: Register, received: Received, idempotency_key: str | None = None
+) -> Plan:
+    """Decide what to do with a report (reads only)."""
+    report = received.report
+    problems = received.problems
+    if report is not None:
+        problems = tuple(_check_against_store(report, register, register.store, idempotency_key))
+    if report is None or problems:
+        refusal = ("invalid", _problems_body(problems), {"z_number": received.z_number})
+        return Plan(received, idempotency_key, refusal=refusal)
+
+    existing = session.execute(
+        select(ZReportRecord.id, ZReportRecord.content_hash).where(
             ZReportRecord.register_id == register.id, ZReportRecord.z_number == report.z_number
         )
     ).one_or_none()
-    content_hash = report.content_hash()
     if existing is not None:
-        if existing.content_hash == content_hash:
-            return Outcome(200, {"id": existing.id, "z_number": report.z_number})
+        if existing.content_hash == received.content_hash:
+            return Plan(
+                received, idempotency_key, Outcome(200, {"id": existing.id, "z_number": report.z_number})
+            )
         problem = Problem(
             "z_number",
             f"Z {report.z_number} of register {register.register_key} was already received with other content",
             "a Z number is sent once; the conflicting report is kept for review",
         )
-        refused = _refuse(
-            session,
-            register,
-            raw,
-            "conflict",
-            _problems_body([problem]),
-            z_number=report.z_number,
-            conflicts_with_id=existing.id,
-        )
-        return Outcome(
-            409, {"errors": _problems_body([problem]), "id": existing.id, "refused_id": refused.id}
-        )
-    return _accept(session, register, store, report, raw, content_hash, idempotency_key)
+        extra = {"z_number": report.z_number, "conflicts_with_id": existing.id}
+        return Plan(received, idempotency_key, refusal=("conflict", _problems_body([problem]), extra))
 
-
-def _accept(
-    session: Session,
-    register: Register,
-    store: Store,
-    report: ZReport,
-    raw: bytes,
-    content_hash: str,
-    idempotency_key: str | None,
-) -> Outcome:
-    warnings: list[dict[str, str]] = []
+    result = Plan(received, idempotency_key)
     last = session.scalar(
         select(func.max(ZReportRecord.z_number)).where(ZReportRecord.register_id == register.id)
     )
     if last is not None and report.z_number > last + 1:
         missing = f"{last + 1}" if report.z_number == last + 2 else f"{last + 1}-{report.z_number - 1}"
         message = f"register {register.register_key}: Z {missing} never arrived (got Z {report.z_number} after Z {last})"
-        raise_alert(
-            session,
-            store.id,
-            "z_gap",
-            message,
-            "check the bridge at the store; the missing days are not booked",
+        result.alerts.append(
+            ("z_gap", message, "check the bridge at the store; the missing days are not booked")
         )
-        warnings.append({"field": "z_number", "message": message, "fix": "send the missing Z-reports"})
+        result.warnings.append({"field": "z_number", "message": message, "fix": "send the missing Z-reports"})
     missing_items = report.missing_required_items()
     if missing_items:
-        raise_alert(
-            session,
-            store.id,
-            "z_incomplete",
-            f"register {register.register_key}: Z-reports lack items Skatteverket requires: {', '.join(missing_items)}",
-            "update the register's Z-report (SKVFS 2014:9 7 kap. 3 §)",
+        result.alerts.append(
+            (
+                "z_incomplete",
+                f"register {register.register_key}: Z-reports lack items Skatteverket requires: {', '.join(missing_items)}",
+                "update the register's Z-report (SKVFS 2014:9 7 kap. 3 §)",
+            )
         )
-        warnings += [
+        result.warnings += [
             {"field": item.split(" ")[0], "message": "missing (Skatteverket)", "fix": item}
             for item in missing_items
         ]
+    settings = settings_of(session, register.store, create=False)
+    result.sync_sales = settings.sync_sales
+    try:
+        build_voucher(report, store_mapping(session, register.store, settings), build_options(settings))
+    except FixData as exc:
+        result.voucher_error = exc
+        if isinstance(exc, CannotBuildVoucher) and exc.unmapped:
+            keys = ", ".join(p.key for p in exc.unmapped)
+            result.alerts.append(
+                ("unmapped", f"needs mapping: {keys}", "map them on the Account mapping page")
+            )
+    return result
 
+
+def apply(session: Session, register: Register, decided: Plan) -> Outcome:
+    """Write what :func:`plan` decided. A report stored meanwhile by another worker makes the insert
+    fail on the (register, z_number) key: the caller rolls back and plans again."""
+    now = utcnow()
+    # Last contact to the minute: not one UPDATE per report for a figure people read in minutes.
+    if register.last_contact_at is None or now - register.last_contact_at > CONTACT_RESOLUTION:
+        register.last_contact_at = now
+    if decided.outcome is not None:
+        return decided.outcome
+    received = decided.received
+    if decided.refusal is not None:
+        reason, errors, extra = decided.refusal
+        refused = _refuse(session, register, received.raw, reason, errors, **extra)
+        if reason == "conflict":
+            return Outcome(
+                409, {"errors": errors, "id": extra["conflicts_with_id"], "refused_id": refused.id}
+            )
+        return Outcome(422, {"errors": errors, "refused_id": refused.id})
+
+    report = received.report
+    store = register.store
+    for kind, message, fix in decided.alerts:
+        raise_alert(session, store.id, kind, message, fix)
     record = ZReportRecord(
         store_id=store.id,
         register_id=register.id,
         z_number=report.z_number,
         business_date=report.business_date,
-        raw_json=raw.decode("utf-8"),
-        content_hash=content_hash,
-        idempotency_key=idempotency_key,
+        raw_json=received.raw.decode("utf-8"),
+        content_hash=received.content_hash,
+        idempotency_key=decided.idempotency_key,
         gross_sales=report.gross_sales,
         total_payments=report.total_payments,
-        missing_items=missing_items,
+        missing_items=report.missing_required_items(),
         mapping_keys=mapping_keys(report),
     )
     session.add(record)
     session.flush()
-
-    settings = settings_of(session, store)
-    error: FixData | None = None
-    try:
-        build_voucher(report, store_mapping(session, store, settings), build_options(settings))
-    except FixData as exc:
-        error = exc
-        if isinstance(exc, CannotBuildVoucher) and exc.unmapped:
-            keys = ", ".join(p.key for p in exc.unmapped)
-            raise_alert(
-                session,
-                store.id,
-                "unmapped",
-                f"needs mapping: {keys}",
-                "map them on the Account mapping page",
-            )
     export = Export(
         z_report_id=record.id, store_id=store.id, business_date=report.business_date, channel=FORTNOX
     )
-    evaluate(export, error, settings.sync_sales)
+    evaluate(export, decided.voucher_error, decided.sync_sales)
     session.add(export)
     audit.record(
         session,
@@ -290,4 +331,14 @@ def _accept(
         z_report_id=record.id,
         export_state=export.state,
     )
-    return Outcome(201, {"id": record.id, "z_number": report.z_number, "warnings": warnings})
+    return Outcome(201, {"id": record.id, "z_number": report.z_number, "warnings": decided.warnings})
+
+
+def ingest(
+    session: Session, register: Register, received: Received | bytes, idempotency_key: str | None = None
+) -> Outcome:
+    """Store one Z-report sent by ``register`` (the raw body, or already :func:`read`) in the caller's
+    transaction; never commits."""
+    if isinstance(received, bytes):
+        received = read(received)
+    return apply(session, register, plan(session, register, received, idempotency_key))

@@ -3,6 +3,7 @@ from the sync settings, and the cost-center rules of the chart imported from For
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,13 +21,15 @@ SINGLE = ("tips", "rounding", "cash_difference")
 KINDS = ("payment_methods", "product_groups", "revenue_by_vat_rate", "output_vat", *SINGLE)
 
 
-def settings_of(session: Session, store: Store) -> SyncSettings:
-    """The store's sync settings, created with the defaults the first time they are asked for."""
+def settings_of(session: Session, store: Store, create: bool = True) -> SyncSettings:
+    """The store's sync settings; the defaults the first time they are asked for (stored only when
+    ``create``, so a read-only caller writes nothing)."""
     settings = session.get(SyncSettings, store.id)
     if settings is None:
-        settings = SyncSettings(store_id=store.id, sync_sales=True, posting_time="06:00")
-        session.add(settings)
-        session.flush()
+        settings = SyncSettings(store_id=store.id, sync_sales=True, invoicing=False, posting_time="06:00")
+        if create:
+            session.add(settings)
+            session.flush()
     return settings
 
 
@@ -45,7 +48,7 @@ def entries_data(entries: list[MappingEntry]) -> dict[str, Any]:
 
 
 def store_mapping(session: Session, store: Store, settings: SyncSettings | None = None) -> AccountMapping:
-    settings = settings or settings_of(session, store)
+    settings = settings or settings_of(session, store, create=False)
     entries = list(session.scalars(select(MappingEntry).where(MappingEntry.store_id == store.id)))
     data = entries_data(entries)
     data["cost_center"] = settings.cost_center
@@ -57,7 +60,14 @@ def store_mapping(session: Session, store: Store, settings: SyncSettings | None 
     ).all()
     data["cost_center_rules"] = {str(n): cc for n, cc, _ in rules if cc != "ALLOWED"}
     data["project_rules"] = {str(n): pr for n, _, pr in rules if pr != "ALLOWED"}
-    return parse_mapping(data, bas_default_mapping_data())
+    return parse_mapping(data, bas_defaults())
+
+
+@functools.cache
+def bas_defaults() -> dict[str, Any]:
+    """The BAS default mapping, read once per process (it is shipped data; ``parse_mapping`` only reads
+    its base)."""
+    return bas_default_mapping_data()
 
 
 def mapping_keys(z_report: ZReport) -> list[str]:
@@ -180,7 +190,7 @@ def save_mapping(session: Session, store: Store, user: User, form: dict[str, str
     }
     data = entries_data([MappingEntry(kind=k, key=key, account=a) for (k, key), a in wanted.items() if a])
     try:
-        parse_mapping(data, bas_default_mapping_data())
+        parse_mapping(data, bas_defaults())
     except MappingInvalid as exc:
         problems.extend(exc.problems)
     if problems:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from backoffice import audit
 from backoffice.models import EnrollmentCode, Register, Store, User, utcnow
@@ -100,7 +100,9 @@ def authenticate(session: Session, token: str) -> Register | None:
     if not token:
         return None
     return session.scalars(
-        select(Register).where(Register.token_hash == digest(token), Register.revoked_at.is_(None))
+        select(Register)
+        .where(Register.token_hash == digest(token), Register.revoked_at.is_(None))
+        .options(joinedload(Register.store))
     ).one_or_none()
 
 

@@ -30,7 +30,7 @@ def _fail(exc: DagskassaError) -> None:
 def connect(store_id: int) -> Any:
     store = current_store(store_id)
     session = db()
-    url = service.start_connect(session, fortnox(), store, g.user, settings_of(session, store).invoicing)
+    url = service.start_connect(session, fortnox(), store, g.user, settings_of(session, store, create=False).invoicing)
     session.commit()
     return redirect(url)
 
@@ -39,6 +39,7 @@ def connect(store_id: int) -> Any:
 @login_required
 def callback() -> Any:
     session = db()
+    session.commit()  # a GET, but it writes: leave the read-only transaction first
     attempt = service.take_attempt(session, g.user, request.args.get("state", ""))
     if attempt is None:
         abort(404)

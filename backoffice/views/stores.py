@@ -71,7 +71,7 @@ def settings_page(store_id: int) -> Any:
     return render_template(
         "settings.html",
         store=store,
-        settings=settings_of(session, store),
+        settings=settings_of(session, store, create=False),
         series=series,
         centers=centers,
         connection=overview.store_connection(session, store),

@@ -1,0 +1,199 @@
+"""Z-report POSTs per second into the register API, and their latency, over HTTP on 127.0.0.1.
+
+Serves the BackOffice with ``dagskassa serve`` (gunicorn, 2 worker processes x 4 threads) on a fresh
+database, enrolls one register per client thread, then each thread posts new Z-reports (the example
+restaurant day with its own Z number) for a fixed time. Prints requests/s and p50/p95/p99/max. Aim:
+300/s with p99 under 50 ms, on SQLite and on PostgreSQL.
+
+    .venv/bin/python bench/api_ingest.py                                    # SQLite, 5 s
+    .venv/bin/python bench/api_ingest.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
+    .venv/bin/python bench/api_ingest.py --seconds 20 --clients 8 --rate 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from backoffice.db import make_engine  # noqa: E402
+from backoffice.migrate import upgrade  # noqa: E402
+from backoffice.models import (  # noqa: E402
+    Agency,
+    EnrollmentCode,
+    Store,
+    utcnow,
+)
+from backoffice.tokens import digest, new_enrollment_code  # noqa: E402
+
+EXAMPLE = json.loads((ROOT / "examples" / "z-report-restaurant.json").read_text("utf-8"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def seed(url: str, clients: int) -> list[str]:
+    """A fresh schema with one store and one enrollment code per client."""
+    engine = make_engine(url)
+    if url.startswith("postgresql"):
+        from backoffice.db import Base
+
+        Base.metadata.drop_all(engine)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    upgrade(engine)
+    codes = []
+    with Session(engine) as session:
+        agency = Agency(name="Bench")
+        session.add(agency)
+        session.flush()
+        store = Store(agency_id=agency.id, name="Exempelkrogen", org_number=EXAMPLE["org_number"])
+        session.add(store)
+        session.flush()
+        for _ in range(clients):
+            code = new_enrollment_code()
+            session.add(
+                EnrollmentCode(
+                    store_id=store.id, code_hash=digest(code), expires_at=utcnow() + timedelta(hours=1)
+                )
+            )
+            codes.append(code)
+        session.commit()
+    engine.dispose()
+    return codes
+
+
+def serve(url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DAGSKASSA_DATABASE_URL": url,
+        "DAGSKASSA_WEB_PORT": str(port),
+        "DAGSKASSA_WEB_SECRET_KEY": "bench",
+        "DAGSKASSA_WEB_SECURE_COOKIES": "false",
+        "DAGSKASSA_LOGGING_LEVEL": "WARNING",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "config.cli",
+        "serve",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--no-upgrade",
+    ]
+    process = subprocess.Popen(command, env=env, cwd=ROOT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the BackOffice did not start")
+
+
+def client_loop(
+    base: str, code: str, index: int, stop_at: float, interval: float, latencies: list[float], statuses: dict
+) -> None:
+    register_id = f"Kassa {index + 1}"
+    with httpx.Client(base_url=base, timeout=10) as http:
+        enrolled = http.post("/api/v1/enroll", json={"code": code, "register_id": register_id,
+                                                      "control_unit_id": EXAMPLE["register"]["control_unit_id"]})  # fmt: skip
+        token = enrolled.json()["device_token"]
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        z_number = 0
+        next_at = time.monotonic()
+        while True:
+            now = time.monotonic()
+            if now >= stop_at:
+                return
+            if interval and now < next_at:
+                time.sleep(next_at - now)
+            next_at += interval
+            z_number += 1
+            report = dict(EXAMPLE, z_number=z_number, register={**EXAMPLE["register"], "id": register_id},
+                          business_date=(date(2020, 1, 1) + timedelta(days=z_number)).isoformat())  # fmt: skip
+            body = json.dumps(report).encode()
+            headers["Idempotency-Key"] = f"{register_id}:z:{z_number}"
+            started = time.perf_counter()
+            response = http.post("/api/v1/z-reports", content=body, headers=headers)
+            latencies.append(time.perf_counter() - started)
+            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
+
+def run(url: str, seconds: float, clients: int, rate: float, workers: int, threads: int) -> None:
+    codes = seed(url, clients)
+    port = free_port()
+    server = serve(url, port, workers, threads)
+    try:
+        latencies: list[float] = []
+        statuses: dict[int, int] = {}
+        interval = clients / rate if rate else 0.0
+        start = time.monotonic()
+        pool = [
+            threading.Thread(target=client_loop, args=(f"http://127.0.0.1:{port}", code, i, start + seconds, interval, latencies, statuses))
+            for i, code in enumerate(codes)
+        ]  # fmt: skip
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join()
+        elapsed = time.monotonic() - start
+    finally:
+        server.terminate()
+        server.wait(10)
+    ordered = sorted(latencies)
+
+    def pct(p: float) -> float:
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+    kind = url.split(":", 1)[0]
+    print(
+        f"{kind}: {len(ordered)} Z-reports in {elapsed:.1f} s = {len(ordered) / elapsed:.0f}/s "
+        f"({workers} workers x {threads} threads, {clients} clients{f', offered {rate:.0f}/s' if rate else ', closed loop'}); "
+        f"latency p50 {pct(0.50):.1f} ms, p95 {pct(0.95):.1f} ms, p99 {pct(0.99):.1f} ms, max {ordered[-1] * 1000:.1f} ms, "
+        f"mean {statistics.fmean(ordered) * 1000:.1f} ms; statuses {statuses}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", help="default: a fresh SQLite file in a temporary folder")
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--clients", type=int, default=8, help="concurrent registers posting")
+    parser.add_argument(
+        "--rate", type=float, default=0, help="offered load in requests/s (0: as fast as possible)"
+    )
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        url = args.database_url or f"sqlite:///{folder}/bench.sqlite"
+        run(url, args.seconds, args.clients, args.rate, args.workers, args.threads)
+
+
+if __name__ == "__main__":
+    main()
