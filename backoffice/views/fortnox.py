@@ -30,7 +30,9 @@ def _fail(exc: DagskassaError) -> None:
 def connect(store_id: int) -> Any:
     store = current_store(store_id)
     session = db()
-    url = service.start_connect(session, fortnox(), store, g.user, settings_of(session, store, create=False).invoicing)
+    url = service.start_connect(
+        session, fortnox(), store, g.user, settings_of(session, store, create=False).invoicing
+    )
     session.commit()
     return redirect(url)
 
