@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "exporters.sie.cli",
     "exporters.visma.cli",
     "backoffice.cli",
+    "backoffice.pipeline.cli",
     "pos_bridge.cli",
 )
 

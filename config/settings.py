@@ -141,6 +141,9 @@ class SchedulerSettings:
     preflight_at: str = "05:30"
     #: Refresh tokens idle longer than this many days (Fortnox kills them after 45).
     token_keepalive_days: int = 30
+    #: How long a worker's claim on a tenant outlives the worker: a heartbeat renews it every third of
+    #: this while the process lives, so only a dead (or frozen) worker's claim lapses.
+    lease_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         try:

@@ -5,10 +5,8 @@ Every assertion about "exactly once" counts vouchers in the sandbox's own ledger
 
 from __future__ import annotations
 
-import json
 import random
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -17,26 +15,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backoffice.db import make_sessionmaker
-from backoffice.models import AuditEntry, Export, FortnoxConnection, Store, User
+from backoffice.models import AuditEntry, Export, FortnoxConnection
 from backoffice.pipeline import states
 from backoffice.pipeline.runtime import fortnox_runtime
 from backoffice.pipeline.worker import ExportWorker
 from backoffice.services.fortnox import (
     DbTokenStore,
     Fortnox,
-    connection_row,
-    finish_connect,
-    start_connect,
-    take_attempt,
 )
-from backoffice.services.ingest import ingest
-from backoffice.services.mapping import settings_of
-from backoffice.services.registers import authenticate
 from exporters.fortnox import sandbox
-from tests.backoffice.factories import app_settings, enrolled_token, z_report
+from tests.backoffice.factories import app_settings
+from tests.backoffice.fortnox_world import TENANT, connect_store, ledger, send_days
 
 SANDBOX = "http://fortnox.sandbox"
-TENANT = 100001
 
 
 @pytest.fixture
@@ -61,52 +52,10 @@ def fortnox(engine, fortnox_state):
     return Fortnox(settings, make_sessionmaker(engine), transport)
 
 
-def connect_store(fortnox: Fortnox, store_id: int, email: str) -> None:
-    """Connect the store as its manager would: our Connect, Fortnox's consent page, our callback."""
-    with Session(fortnox.sessions.kw["bind"]) as db:
-        store = db.get(Store, store_id)
-        user = db.scalars(select(User).where(User.email == email)).one()
-        url = start_connect(db, fortnox, store, user, invoicing=True)
-        db.commit()
-    query = dict(parse_qsl(urlsplit(url).query))
-    with httpx.Client(transport=fortnox.transport, base_url=SANDBOX) as browser:
-        form = {**query, "email": "anna@exempelkrogen.se", "password": "anna-sandbox", "decision": "grant"}
-        callback = browser.post("/oauth-v1/auth", data=form).headers["Location"]
-    with Session(fortnox.sessions.kw["bind"]) as db:
-        store = db.get(Store, store_id)
-        user = db.scalars(select(User).where(User.email == email)).one()
-        attempt = take_attempt(db, user, query["state"])
-        row_id = connection_row(db, store).id
-        db.commit()
-    company = finish_connect(fortnox, row_id, attempt, callback)
-    with Session(fortnox.sessions.kw["bind"]) as db:
-        row = db.get(FortnoxConnection, row_id)
-        row.tenant_id = company["tenant_id"]
-        sync = settings_of(db, db.get(Store, store_id))
-        sync.voucher_series, sync.sync_sales = "K", True
-        db.commit()
-
-
 @pytest.fixture
 def store(fortnox, world):
     connect_store(fortnox, world.store_a, world.manager_a)
     return world.store_a
-
-
-def send_days(engine, store_id: int, manager: str, days: range) -> None:
-    with Session(engine) as db:
-        store = db.get(Store, store_id)
-        user = db.scalars(select(User).where(User.email == manager)).one()
-        register = authenticate(db, enrolled_token(db, store, user))
-        for number in days:
-            outcome = ingest(db, register, json.dumps(z_report(number)).encode())
-            assert outcome.status == 201, outcome.body
-        db.commit()
-
-
-def ledger(fortnox_state, marker_part: str = "[dk:") -> list:
-    tenant = fortnox_state.tenants[TENANT]
-    return [v for v in tenant.vouchers.values() if marker_part in v.description]
 
 
 def exports(engine) -> list[Export]:
