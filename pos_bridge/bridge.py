@@ -107,7 +107,14 @@ class Bridge:
             if self.settings.printer_url:
                 printer = open_port(self.settings.printer_url, self.settings.baudrate, timeout=0.05)
             log.info("print-stream adapter: %s -> %s", self.settings.register_url, self.settings.printer_url)
-            PrintTap(register, printer, spool, template, checkpoint=self.checkpoint).serve(self.stop)
+            PrintTap(
+                register,
+                printer,
+                spool,
+                template,
+                checkpoint=self.checkpoint,
+                status_timeout=self.settings.printer_status_timeout_seconds,
+            ).serve(self.stop)
         finally:
             register.close()
             if printer is not None:

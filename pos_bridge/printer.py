@@ -23,6 +23,7 @@ from pos_bridge.spool import Clock, Spool, ZRow, utc_now
 
 log = logging.getLogger(__name__)
 RT_STATUS_CAUSE = b"\x10\x04\x02"
+RT_STATUS_ERROR = b"\x10\x04\x03"
 PAYMENT_NAMES = {
     "cash": "Kontant",
     "card": "Kort",
@@ -80,8 +81,20 @@ class PortPrinter(Escpos):
         self.port.reset_input_buffer()
         return _valid(self.query_status(mode))
 
+    def _error_detail(self) -> str:
+        error = self._query(RT_STATUS_ERROR)
+        if error is None:
+            return "the printer reports an error (no answer to DLE EOT 3)"
+        kinds = [
+            name
+            for bit, name in ((0x08, "auto-cutter"), (0x20, "unrecoverable"), (0x40, "auto-recoverable"))
+            if error & bit
+        ]
+        return f"the printer reports an error: {', '.join(kinds) or 'unspecified'}"
+
     def status(self) -> PrinterStatus:
-        """Ask DLE EOT 1, then 4 (paper) and, when offline, 2 (why). Stops at the first silence."""
+        """Ask DLE EOT 1, then 4 (paper) and, when offline, 2 (why) and 3 (which error). Stops at the
+        first silence."""
         try:
             printer = self._query(RT_STATUS_ONLINE)
             if printer is None:
@@ -98,7 +111,7 @@ class PortPrinter(Escpos):
                 if cause & 0x20 or paper & 0x60 == 0x60:
                     return PrinterStatus("paper_out", "out of paper")
                 if cause & 0x40:
-                    return PrinterStatus("error", "the printer reports an error")
+                    return PrinterStatus("error", self._error_detail())
                 return PrinterStatus("offline", "the printer is offline")
             if paper & 0x60 == 0x60:
                 return PrinterStatus("paper_out", "out of paper")

@@ -1,7 +1,7 @@
 """A simulated ESC/POS receipt printer on a pseudo-terminal.
 
 It answers DLE EOT 1-4 like an Epson-compatible printer and keeps what it printed as text. Knobs: paper
-(ok, near_end, out), cover_open, offline, silent (answers nothing), and paper_left (characters of text
+(ok, near_end, out), cover_open, offline, error, silent (answers nothing), and paper_left (characters of text
 until the paper runs out mid-job). While it cannot print it drops what it is sent, as a printer whose
 buffer overflows would, so a slip sent at such a time is lost unless the bridge prints it again.
 """
@@ -22,6 +22,8 @@ class PrinterSim:
         self.cover_open = False
         self.offline = False
         self.silent = False
+        #: None, or the error DLE EOT 3 reports: "cutter", "unrecoverable" or "recoverable".
+        self.error: str | None = None
         self.paper_left: int | None = None
         self.printed: list[str] = []
         self.lost_bytes = 0
@@ -49,7 +51,7 @@ class PrinterSim:
 
     @property
     def can_print(self) -> bool:
-        return self.paper != "out" and not self.cover_open and not self.offline
+        return self.paper != "out" and not self.cover_open and not self.offline and self.error is None
 
     def status_byte(self, n: int) -> int:
         """The answer to DLE EOT n (every answer has the fixed bits 0xx1xx10)."""
@@ -58,6 +60,9 @@ class PrinterSim:
             value |= 0x08
         elif n == 2:
             value |= (0x04 if self.cover_open else 0) | (0x20 if self.paper == "out" else 0)
+            value |= 0x40 if self.error else 0
+        elif n == 3:
+            value |= {None: 0, "cutter": 0x08, "unrecoverable": 0x20, "recoverable": 0x40}[self.error]
         elif n == 4:
             value |= {"ok": 0, "near_end": 0x0C, "out": 0x6C}[self.paper]
         return value

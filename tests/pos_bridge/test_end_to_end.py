@@ -51,6 +51,8 @@ def test_a_normal_day_end_to_end(bridge_settings, backoffice, printer_sim, shop,
         assert ack["z_report"] == "pending"
         wait_for(lambda: backoffice.app.created == 1, "the Z-report at the BackOffice")
         wait_for(lambda: "(sent)" in printer_sim.text, "the day-close slip")
+        again = client.send(day[-1])  # the operator closes the same day once more
+        assert again["z_report"] == "sent"
     finally:
         bridge.close()
         register.close()
@@ -62,10 +64,12 @@ def test_a_normal_day_end_to_end(bridge_settings, backoffice, printer_sim, shop,
     )
     assert {t["method"] for t in stored["tips"]} == {"card"} and stored["returns"]
     assert client.naks == []
+    assert backoffice.app.posts == [("Kassa 1", 1)]
+    assert printer_sim.text.count("DAGSAVSLUT") == 1
     assert "Z-nummer" in printer_sim.text and "OMUTSKRIFT" not in printer_sim.text
     spool = Spool(settings.spool_path)
     assert spool.count_by_state() == {"sent": 1}
-    assert spool.db.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == len(day) + 1
+    assert spool.db.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == len(day) + 2
     spool.close()
 
 

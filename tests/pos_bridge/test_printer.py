@@ -38,6 +38,7 @@ def spool(spool_path, shop, day):
         ({"cover_open": True}, "cover_open"),
         ({"offline": True}, "offline"),
         ({"silent": True}, "unknown"),
+        ({"error": "cutter"}, "error"),
     ],
 )
 def test_status_from_dle_eot(printer_sim, printer, knobs, state):
@@ -46,6 +47,14 @@ def test_status_from_dle_eot(printer_sim, printer, knobs, state):
     status = printer.status()
     assert status.state == state
     assert status.printable == (state in ("ok", "near_end"))
+
+
+def test_the_kind_of_error_comes_from_dle_eot_3(printer_sim, printer):
+    printer_sim.error = "cutter"
+    assert printer.status().detail == "the printer reports an error: auto-cutter"
+    printer_sim.error = "unrecoverable"
+    assert printer.status().detail == "the printer reports an error: unrecoverable"
+    assert printer_sim.status_queries == 8
 
 
 def test_a_silent_printer_is_asked_once_not_four_times(printer_sim, printer):
