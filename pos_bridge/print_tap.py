@@ -197,7 +197,9 @@ class _Reading:
         return rows if inside else None
 
     def z_report(self) -> dict[str, Any]:
-        money = lambda text: str(printed_money(text))  # noqa: E731
+        def money(text: str) -> str:
+            return str(printed_money(text))
+
         data: dict[str, Any] = {"schema_version": 1, "currency": "SEK"}
         register = {
             "id": self.value("register_id", str),
