@@ -33,7 +33,14 @@ from exporters.core.errors import (
     Rejected,
     RetryLater,
 )
-from exporters.core.voucher import PAYMENT, BuildOptions, Voucher, build_voucher, reverse_voucher
+from exporters.core.voucher import (
+    PAYMENT,
+    BuildOptions,
+    Voucher,
+    build_voucher,
+    carries_marker,
+    reverse_voucher,
+)
 from exporters.core.zreport import ZReport
 from exporters.providers import AccountingSession, PostedVoucher
 
@@ -68,7 +75,7 @@ def duplicate_evidence(voucher: Voucher, booked: list[PostedVoucher]) -> list[di
         return []
     found = []
     for other in booked:
-        if "[dk:" in other.description:
+        if carries_marker(other.description):
             continue
         theirs = [(account, debit) for account, debit, _credit in other.rows if debit]
         if all(pair in theirs for pair in ours):

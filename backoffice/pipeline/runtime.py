@@ -35,14 +35,14 @@ def fortnox_runtime(
     limiter per connection shared by every thread of this process."""
     http = fortnox.http()
     provider = get_provider("fortnox")
-    #: Financial years read per connection, shared by the sessions of this runtime.
-    years: dict[int, list] = defaultdict(list)
+    #: Financial years read per company, shared by the sessions of this runtime.
+    years: dict[str, list] = defaultdict(list)
 
     def open_session(db: Session, store: Store) -> AccountingSession:
         row = connection_row(db, store)
         if row.status != "connected" or not row.tokens_enc:
             raise Reconnect(f"Fortnox is {row.status.replace('_', ' ')} for {store.name}", NOT_CONNECTED_FIX)
-        tokens = DbTokenStore(fortnox.sessions, row.id, fortnox.cipher)
+        tokens = DbTokenStore(fortnox.sessions, row.id, fortnox.cipher, row.tenant_id)
         return provider.open_session(
             fortnox.settings,
             http,
@@ -50,7 +50,7 @@ def fortnox_runtime(
             mapping=store_mapping(db, store),
             limiters=fortnox.limiters,
             now=now,
-            years=years[row.id],
+            years=years[tokens.connection_key],
         )
 
     def on_reconnect(db: Session, store: Store, reason: str) -> None:

@@ -58,11 +58,15 @@ class DbTokenStore:
     holds the row lock (``SELECT … FOR UPDATE`` on PostgreSQL, the write transaction on SQLite) from
     re-reading the stored pair to saving the new one, so one worker at a time refreshes."""
 
-    def __init__(self, sessions: sessionmaker, connection_id: int, cipher: TokenCipher) -> None:
+    def __init__(
+        self, sessions: sessionmaker, connection_id: int, cipher: TokenCipher, tenant_id: str | None = None
+    ) -> None:
         self.sessions = sessions
         self.connection_id = connection_id
         self.cipher = cipher
-        self.connection_key = f"fortnox:{connection_id}"
+        # Fortnox counts its 25 requests per 5 s per app and company: stores sharing a company share
+        # one limiter.
+        self.connection_key = f"fortnox-tenant:{tenant_id}" if tenant_id else f"fortnox:{connection_id}"
 
     def _row(self, session: Session, lock: bool = False) -> FortnoxConnection:
         query = select(FortnoxConnection).where(FortnoxConnection.id == self.connection_id)

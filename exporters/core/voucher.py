@@ -150,6 +150,11 @@ def origin_marker(z_report: ZReport, revision: int = 0) -> str:
     return f"dk:{digest}" + (f".{revision}" if revision else "")
 
 
+def carries_marker(description: str) -> bool:
+    """Whether a voucher description carries a Dagskassa origin marker (any Z-report's)."""
+    return "[dk:" in description
+
+
 def describe(z_report: ZReport, marker: str, prefix: str = "Z") -> str:
     """``Z 142 Kassa 1 2026-11-20 [dk:…]``, at most 200 characters; the marker is never cut."""
     tail = f" {z_report.business_date.isoformat()} [{marker}]"

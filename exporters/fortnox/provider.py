@@ -18,7 +18,7 @@ import httpx
 from config.settings import FortnoxSettings, Settings
 from exporters.core.errors import FixData
 from exporters.core.mapping import AccountMapping
-from exporters.core.voucher import Voucher
+from exporters.core.voucher import Voucher, carries_marker
 from exporters.core.zreport import InvoiceSale
 from exporters.fortnox.client import FinancialYear, FortnoxClient, posted_voucher
 from exporters.fortnox.limiter import LimiterRegistry
@@ -76,10 +76,13 @@ class FortnoxSession:
         return self.client.find_posted_voucher(marker, on, self._year(on).id, series)
 
     def vouchers_on(self, on: date) -> list[PostedVoucher]:
-        """Every voucher of that date with its rows (one request per voucher: the list has no rows)."""
+        """Every voucher of that date, with its rows where they can matter: the list has no rows, so each
+        costs a request, and vouchers Dagskassa posted (they carry a marker) are known without them."""
         year = self._year(on).id
         return [
-            posted_voucher(self.client.voucher(str(item.series), int(str(item.number)), year))
+            item
+            if carries_marker(item.description)
+            else posted_voucher(self.client.voucher(str(item.series), int(str(item.number)), year))
             for item in self.client.vouchers(on, on, year)
         ]
 
