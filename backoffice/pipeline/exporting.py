@@ -143,7 +143,7 @@ def attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, work
             if already is not None:
                 return _posted(db, export, now, already, adopted=True)
             export.attempts += 1
-            states.move(db, export, states.POSTING, now=now, attempt=export.attempts)
+            states.move(db, export, states.POSTING, now=now, attempt=export.attempts, worker=worker)
             export.claimed_by, export.claimed_at = worker, now
             db.commit()
             posted = _send(account, export, plan, sync)
