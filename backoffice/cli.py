@@ -12,6 +12,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     serve.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
     serve.add_argument("--no-upgrade", action="store_true", help="do not migrate the database first")
+    serve.add_argument(
+        "--export-workers",
+        type=int,
+        default=2,
+        help="export worker threads beside the web app (default 2; 0 when `dagskassa worker` runs apart)",
+    )
+    serve.add_argument(
+        "--no-scheduler", action="store_true", help="leave the scheduled jobs to `dagskassa scheduler`"
+    )
     serve.set_defaults(handler=serve_command)
 
     db = subparsers.add_parser("db", help="the BackOffice database")
@@ -110,6 +119,27 @@ def serve_command(args: argparse.Namespace) -> int:
     if not args.no_upgrade:
         upgrade(_engine(args))
 
+    pipelines = []
+
+    def start_pipeline(_arbiter) -> None:
+        # In gunicorn's master, after it forks the web workers: one machine runs the export workers and
+        # the scheduler here, beside the web app (SQLite allows one writer process at a time anyway).
+        from backoffice.db import make_engine
+        from backoffice.pipeline.service import Pipeline
+
+        if not args.export_workers and args.no_scheduler:
+            return
+        pipeline = Pipeline(settings, make_engine(settings.database.url))
+        if args.export_workers:
+            pipeline.start_workers(args.export_workers)
+        if not args.no_scheduler:
+            pipeline.start_scheduler()
+        pipelines.append(pipeline)
+
+    def stop_pipeline(_arbiter) -> None:
+        for pipeline in pipelines:
+            pipeline.stop()
+
     class BackOffice(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{settings.web.host}:{settings.web.port}")
@@ -117,6 +147,8 @@ def serve_command(args: argparse.Namespace) -> int:
             self.cfg.set("threads", args.threads)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("accesslog", None)
+            self.cfg.set("when_ready", start_pipeline)
+            self.cfg.set("on_exit", stop_pipeline)
 
         def load(self):
             return create_app(settings)

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from decimal import Decimal
 from typing import Annotated, Any
 
 from sqlalchemy import Engine, MetaData, Numeric, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from exporters.core.money import CENT
 
+WRITE_LOCK_TIMEOUT = 15.0
 #: Execution option naming a transaction that only reads (see :func:`begin_read`).
 READ_ONLY = "dagskassa_read_only"
 
@@ -88,13 +91,31 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     return engine
 
 
+def _wait_for_lock(fd: int) -> None:
+    """Take the writers' file lock, polling at a millisecond or so, for at most WRITE_LOCK_TIMEOUT
+    seconds: a blocking ``flock`` would hang for ever if one thread waited on itself (a second write
+    transaction opened while its first is still open), where SQLite's busy timeout gives an error."""
+    deadline = time.monotonic() + WRITE_LOCK_TIMEOUT
+    pause = 0.0002
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise OperationalError(
+                    "BEGIN IMMEDIATE", None, Exception("database is locked: no write turn in 15 s")
+                ) from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.002)
+
+
 def _serialize_sqlite_writers(engine: Engine) -> None:
     """Every transaction is ``BEGIN IMMEDIATE`` (the write lock at the start, so a transaction never
     fails halfway when it upgrades a read lock) and waits for its turn on an ``flock`` first.
 
     SQLite's own busy handler waits by sleeping in growing steps (up to 100 ms), which shows as a long
-    tail of answer times when two processes write; a file lock wakes the next writer the moment the
-    last one finishes.
+    tail of answer times when two processes write; the file lock is polled every millisecond or two.
     """
 
     def lock(connection: Any) -> None:
@@ -103,7 +124,7 @@ def _serialize_sqlite_writers(engine: Engine) -> None:
             return
         fd = connection.connection._connection_record.info.get("writer_lock")
         if fd is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _wait_for_lock(fd)
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     def unlock_connection(connection: Any) -> None:

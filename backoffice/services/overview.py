@@ -93,6 +93,9 @@ def yesterday_missing(session: Session, store: Store, now: datetime | None = Non
     return None if found else yesterday
 
 
+PROBLEM_STATES = ("needs_attention", "rejected", "uncertain", "held_duplicate")
+
+
 @dataclass(frozen=True)
 class AgencyRow:
     store_id: int
@@ -101,19 +104,31 @@ class AgencyRow:
     connection: str
     checked_at: datetime | None
     preflight_ok: bool | None
-    checks: dict[str, dict[str, Any]]
+    #: One ``(css class, mark, evidence)`` per check name asked for, in that order: ready to render, as
+    #: the table has a thousand rows of them.
+    check_cells: tuple[tuple[str, str, str], ...]
     last_date: date | None
     last_state: str | None
     open_alerts: int
+    has_problem: bool
 
     @property
-    def has_problem(self) -> bool:
-        return (
-            self.preflight_ok is False
-            or self.connection in (RECONNECT, NOT_CONNECTED, EXPIRING)
-            or self.last_state in ("needs_attention", "rejected", "uncertain", "held_duplicate")
-            or self.open_alerts > 0
-        )
+    def preflight_class(self) -> str:
+        return "none" if self.preflight_ok is None else ("ok" if self.preflight_ok else "failed")
+
+
+def _cells(checks: list[dict[str, Any]] | None, names: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+    found = {check["name"]: check for check in checks or ()}
+    cells = []
+    for name in names:
+        check = found.get(name)
+        if check is None:
+            cells.append(("none", "–", ""))
+        else:
+            cells.append(
+                ("ok", "✓", check["evidence"]) if check["ok"] else ("failed", "✗", check["evidence"])
+            )
+    return tuple(cells)
 
 
 SORT_KEYS = {
@@ -129,6 +144,7 @@ SORT_KEYS = {
 def agency_rows(
     session: Session,
     user: User,
+    check_names: tuple[str, ...],
     sort: str = "name",
     descending: bool = False,
     text: str = "",
@@ -177,21 +193,28 @@ def agency_rows(
         pattern = f"%{text.lower()}%"
         query = query.where(func.lower(stores.c.name).like(pattern) | stores.c.org_number.like(pattern))
     now = utcnow()
-    rows = [
-        AgencyRow(
-            store_id=r.id,
-            name=r.name,
-            org_number=r.org_number,
-            connection=connection_status(r.status, r.refresh_issued_at, now),
-            checked_at=r.checked_at,
-            preflight_ok=r.ok,
-            checks={check["name"]: check for check in (r.checks or [])},
-            last_date=r.business_date,
-            last_state=r.state,
-            open_alerts=r.open or 0,
+    rows = []
+    for r in session.execute(query):
+        connection = connection_status(r.status, r.refresh_issued_at, now)
+        open_alerts = r.open or 0
+        rows.append(
+            AgencyRow(
+                store_id=r.id,
+                name=r.name,
+                org_number=r.org_number,
+                connection=connection,
+                checked_at=r.checked_at,
+                preflight_ok=r.ok,
+                check_cells=_cells(r.checks, check_names),
+                last_date=r.business_date,
+                last_state=r.state,
+                open_alerts=open_alerts,
+                has_problem=r.ok is False
+                or connection != CONNECTED
+                or r.state in PROBLEM_STATES
+                or open_alerts > 0,
+            )
         )
-        for r in session.execute(query)
-    ]
     if problems_only:
         rows = [row for row in rows if row.has_problem]
     rows.sort(key=SORT_KEYS.get(sort, SORT_KEYS["name"]), reverse=descending)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, g, render_template, request
+from markupsafe import Markup, escape
 
 from backoffice.app import db
 from backoffice.auth import login_required
@@ -14,6 +15,17 @@ from exporters.fortnox.preflight import CHECKS
 bp = Blueprint("agency", __name__, url_prefix="/agency")
 
 
+@bp.app_template_filter("check_cells")
+def check_cells(cells: tuple[tuple[str, str, str], ...]) -> Markup:
+    """A row's check cells as HTML at once: a thousand rows of eight cells through Jinja's per-value
+    machinery is most of the page's time."""
+    return Markup(
+        "".join(
+            f'<td class="pf {css}" title="{escape(evidence)}">{mark}</td>' for css, mark, evidence in cells
+        )
+    )
+
+
 @bp.get("/")
 @login_required
 def overview() -> Any:
@@ -21,7 +33,7 @@ def overview() -> Any:
     descending = request.args.get("dir") == "desc"
     text = request.args.get("q", "").strip()
     problems_only = request.args.get("problems") == "1"
-    rows = agency_rows(db(), g.user, sort, descending, text, problems_only)
+    rows = agency_rows(db(), g.user, CHECKS, sort, descending, text, problems_only)
     return render_template(
         "agency.html",
         rows=rows,
