@@ -78,8 +78,8 @@ def _wait_for_signal() -> threading.Event:
 def run_bridge(args: argparse.Namespace) -> int:
     from pos_bridge.bridge import Bridge
 
-    bridge = Bridge(args.settings.bridge, checkpoint=_hold_checkpoint()).start()
     stop = _wait_for_signal()
+    bridge = Bridge(args.settings.bridge, checkpoint=_hold_checkpoint()).start()
     while not stop.wait(0.5):
         pass
     bridge.close()

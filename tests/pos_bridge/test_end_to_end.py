@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
 import signal
 import subprocess
 import sys
 import threading
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from exporters.core import parse_z_report
+from pos_bridge import dkl1
 from pos_bridge.bridge import Bridge
 from pos_bridge.ptys import PtyEnd
-from pos_bridge.register_sim import RegisterClient
+from pos_bridge.register_sim import RegisterClient, sell_day
 from pos_bridge.spool import Spool
 from pos_bridge.uploader import enroll
 
@@ -173,3 +177,55 @@ def test_killed_between_upload_and_marking_sent_sends_it_again_booked_once(
     assert spool.count_by_state() == {"sent": 1}
     assert spool.db.execute("SELECT server_status FROM z_reports").fetchone()[0] == 200
     spool.close()
+
+
+@pytest.mark.slow
+def test_killed_at_random_moments_again_and_again(crash_setup, backoffice, shop):
+    """Three days sold while the bridge is SIGKILLed at random moments and restarted: every message is
+    stored once, every day reaches the BackOffice once, with the register's figures."""
+    settings, register, _ = crash_setup
+    messages = []
+    for offset in range(3):
+        messages += sell_day(shop, date(2026, 11, 20) + timedelta(days=offset), 30, random.Random(offset))
+    client = RegisterClient(register, ack_timeout=0.5)
+    done = threading.Event()
+
+    def sell() -> None:
+        client.send(shop.hello(client.session))
+        for message in messages:
+            client.send(message)
+            time.sleep(0.02)  # the pace of a busy register, so the kills land mid-day
+        done.set()
+
+    threading.Thread(target=sell, daemon=True).start()
+    moments = random.Random(2026)
+    bridge = None
+    try:
+        for _ in range(6):
+            bridge = BridgeProcess(settings)
+            time.sleep(moments.uniform(0.6, 1.6))
+            bridge.kill()
+        bridge = BridgeProcess(settings)
+        wait_for(done.is_set, "the register to get every ACK", seconds=60)
+        wait_for(lambda: backoffice.app.created == 3, "three days at the BackOffice", seconds=30)
+        wait_for(lambda: spool_states(settings) == {"sent": 3}, "all three marked sent")
+    finally:
+        if bridge is not None:
+            bridge.kill()
+    identity = dkl1.Identity.from_hello({**shop.hello(client.session)})
+    expected = {(m["z_number"]): dkl1.z_report_json(identity, m) for m in messages if m["type"] == "z_report"}
+    assert sorted(number for _, number in backoffice.app.reports) == [1, 2, 3]
+    for (_, number), stored in backoffice.app.reports.items():
+        assert stored["hash"] == parse_z_report(expected[number]).content_hash()
+    spool = Spool(settings.spool_path)
+    assert spool.count_by_state() == {"sent": 3}
+    assert spool.db.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == len(messages) + 1
+    spool.close()
+
+
+def spool_states(settings) -> dict[str, int]:
+    spool = Spool(settings.spool_path)
+    try:
+        return spool.count_by_state()
+    finally:
+        spool.close()
