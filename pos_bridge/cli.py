@@ -47,6 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     printer.add_argument("--cover-open", action="store_true")
     printer.add_argument("--offline", action="store_true")
     printer.add_argument("--silent", action="store_true", help="answer no status query")
+    printer.add_argument(
+        "--error", choices=("cutter", "unrecoverable", "recoverable"), help="report an error"
+    )
     printer.add_argument("--output", help="append what it prints to this file (default: standard output)")
     printer.add_argument("--path-file", help="also write the pseudo-terminal's path to this file")
     printer.set_defaults(handler=run_printer_sim)
@@ -162,7 +165,7 @@ def run_printer_sim(args: argparse.Namespace) -> int:
 
     printer = PrinterSim()
     printer.paper, printer.cover_open = args.paper, args.cover_open
-    printer.offline, printer.silent = args.offline, args.silent
+    printer.offline, printer.silent, printer.error = args.offline, args.silent, args.error
     _announce(printer.path, args.path_file)
     output = open(args.output, "a", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     printer.start()

@@ -138,7 +138,11 @@ class Uploader:
     def _upload(self, z: ZRow, now: datetime) -> None:
         token = load_token(self.token_path)
         if token is None:
-            self._retry(z, now, "not enrolled: run `dagskassa bridge enroll --code ...`")
+            # Nothing was tried, so no backoff: the report goes as soon as the bridge is enrolled.
+            error = "not enrolled: run `dagskassa bridge enroll --code ...`"
+            if error != self.last_error:
+                log.warning("Z-report %s waits: %s", z.z_number, error)
+            self.last_error = error
             return
         try:
             response = self.client.post(
@@ -168,12 +172,23 @@ class Uploader:
             log.error("Z-report %s %s by the BackOffice (%s): %s", z.z_number, state, status, errors)
             return
         if status in (401, 403):
-            self._retry(z, now, f"the BackOffice refuses the device token ({status}): enroll again")
+            # Capped at a minute, so a report goes soon after the bridge is enrolled again.
+            error = f"the BackOffice refuses the device token ({status}): enroll again"
+            self._retry(z, now, error, cap=timedelta(minutes=1))
             return
         self._retry(z, now, f"the BackOffice answered {status}", _retry_after(response))
 
-    def _retry(self, z: ZRow, now: datetime, error: str, retry_after: float | None = None) -> None:
+    def _retry(
+        self,
+        z: ZRow,
+        now: datetime,
+        error: str,
+        retry_after: float | None = None,
+        cap: timedelta | None = None,
+    ) -> None:
         wait = self.backoff(z.attempts)
+        if cap is not None:
+            wait = min(wait, cap)
         if retry_after is not None:
             wait = max(wait, timedelta(seconds=retry_after))
         self.spool.mark_retry(z.id, now + wait, error)

@@ -196,21 +196,34 @@ def test_a_report_the_backoffice_refuses_is_kept_as_rejected(client, spool, shop
     assert z.body is not None  # the report itself is kept
 
 
-def test_a_refused_token_keeps_the_report_and_says_enroll_again(uploader, spool, shop, tmp_path, standin):
+def test_a_refused_token_keeps_the_report_and_says_enroll_again(
+    uploader, spool, shop, tmp_path, standin, clock, client
+):
     save_token(tmp_path / "token", DeviceToken("revoked", "Kassa 1"))
     spool_days(spool, shop)
-    uploader.run_once()
-    assert spool.z_reports()[0].state == "pending"
+    for _ in range(10):
+        uploader.run_once()
+        clock.advance(minutes=1)
+    assert spool.z_reports()[0].state == "pending" and spool.z_reports()[0].attempts == 10
     assert "enroll again" in uploader.status()["last_error"]
     assert standin.posts == []
+    enroll(client, "ENROLL-1", "Kassa 1", "CU-0001-2345", tmp_path / "token")
+    uploader.run_once()  # tries stay a minute apart, so the new token is used within a minute
+    assert standin.posts == [("Kassa 1", 1)]
 
 
-def test_not_enrolled_keeps_everything(uploader, spool, shop):
+def test_not_enrolled_keeps_everything_and_sends_once_enrolled(
+    uploader, spool, shop, client, tmp_path, standin
+):
     spool_days(spool, shop)
-    uploader.run_once()
+    for _ in range(5):
+        uploader.run_once()
     status = uploader.status()
     assert status["enrolled"] is False and "not enrolled" in status["last_error"]
     assert status["z_reports"]["pending"] == 1
+    enroll(client, "ENROLL-1", "Kassa 1", "CU-0001-2345", tmp_path / "token")
+    uploader.run_once()  # at once: waiting for the enrollment is not a failed attempt
+    assert standin.posts == [("Kassa 1", 1)]
 
 
 def test_backoff_doubles_with_jitter_up_to_the_cap(uploader):
