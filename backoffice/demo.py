@@ -212,7 +212,7 @@ def demo_command(args: argparse.Namespace) -> int:
             raise SystemExit(f"dagskassa demo: enrolling the register failed: {enrolled.stderr}")
         register = spawn(
             "register-sim", "--path-file", str(root / "register.path"), "--days", str(args.days),
-            "--start-date", yesterday.isoformat(), "--speed", "40", stdout=subprocess.DEVNULL,
+            "--start-date", yesterday.isoformat(), "--speed", "40", "--stay", stdout=subprocess.DEVNULL,
         )  # fmt: skip
         register_path = _wait_for_file(root / "register.path", register, "register simulator")
         spawn(

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "exporters.visma.cli",
     "backoffice.cli",
     "backoffice.pipeline.cli",
+    "backoffice.demo",
     "pos_bridge.cli",
 )
 

@@ -57,5 +57,6 @@ def setup_logging(level: str = "INFO", as_json: bool = False) -> None:
     )
     root.addHandler(handler)
     root.setLevel(level.upper())
-    # httpx logs every request URL at INFO; the URLs carry no secrets, but they drown the business events.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # These log every request, job run or migration step at INFO; they drown the business events.
+    for chatty in ("httpx", "apscheduler", "werkzeug", "alembic"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)

@@ -40,6 +40,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sim.add_argument("--first-z", type=int, default=1, help="Z number of the first day")
     sim.add_argument("--url", help="talk over this serial URL instead of a new pseudo-terminal")
     sim.add_argument("--path-file", help="also write the pseudo-terminal's path to this file")
+    sim.add_argument(
+        "--stay",
+        action="store_true",
+        help="keep the register's line open after the last day, until stopped (as a real register does)",
+    )
     sim.set_defaults(handler=run_register_sim)
 
     printer = subparsers.add_parser("printer-sim", help="a simulated ESC/POS printer on a pseudo-terminal")
@@ -156,6 +161,8 @@ def run_register_sim(args: argparse.Namespace) -> int:
             if message["type"] == "z_report":
                 print(f"Z {message['z_number']} {business_date}: {reply.get('z_report')}", flush=True)
             time.sleep(pause)
+    if args.stay:
+        _wait_for_signal().wait()
     port.close()
     return 0
 
