@@ -32,22 +32,18 @@ def get(url: str) -> str:
 @pytest.mark.slow
 def test_the_demo_posts_the_registers_day_and_stops_cleanly(tmp_path):
     web, fortnox = free_port(), free_port()
-    demo = subprocess.Popen(
-        [
-            "./dev",
-            "demo",
-            "--port",
-            str(web),
-            "--sandbox-port",
-            str(fortnox),
-            "--dir",
-            str(tmp_path / "demo"),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = (tmp_path / "demo.log").open("w")
+    command = [
+        "./dev",
+        "demo",
+        "--port",
+        str(web),
+        "--sandbox-port",
+        str(fortnox),
+        "--dir",
+        str(tmp_path / "demo"),
+    ]
+    demo = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         vouchers = []
         deadline = time.monotonic() + 120
