@@ -97,7 +97,8 @@ class Bridge:
             spool.close()
 
     def _tap(self) -> None:
-        from pos_bridge.print_tap import PrintTap, load_template
+        from pos_bridge.print_tap import PrintTap
+        from pos_bridge.print_template import load_template
 
         spool = self._spool()
         template = load_template(self.settings.print_template_path or None)

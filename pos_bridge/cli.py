@@ -39,6 +39,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sim.add_argument("--start-date", default="2026-11-20", help="first business date, YYYY-MM-DD")
     sim.add_argument("--first-z", type=int, default=1, help="Z number of the first day")
     sim.add_argument("--url", help="talk over this serial URL instead of a new pseudo-terminal")
+    sim.add_argument(
+        "--print", action="store_true", help="a register that only prints: ESC/POS receipts and Z-dagrapport"
+    )
+    sim.add_argument(
+        "--start-delay",
+        type=float,
+        default=0.0,
+        help="seconds to wait before the first sale (a printing register does not resend what nobody read)",
+    )
     sim.add_argument("--path-file", help="also write the pseudo-terminal's path to this file")
     sim.add_argument(
         "--stay",
@@ -153,18 +162,34 @@ def run_register_sim(args: argparse.Namespace) -> int:
     rng = random.Random(args.seed)
     client = RegisterClient(port)
     pause = 1 / args.speed if args.speed > 0 else 0
-    client.send(shop.hello(client.session))
+    time.sleep(args.start_delay)
+    if not args.print:
+        client.send(shop.hello(client.session))
     for offset in range(args.days):
         business_date = date.fromisoformat(args.start_date) + timedelta(days=offset)
         for message in sell_day(shop, business_date, args.sales, rng):
-            reply = client.send(message)
+            if args.print:
+                port.write(_printout(shop, message))
+                result = "printed"
+            else:
+                result = client.send(message).get("z_report")
             if message["type"] == "z_report":
-                print(f"Z {message['z_number']} {business_date}: {reply.get('z_report')}", flush=True)
+                print(f"Z {message['z_number']} {business_date}: {result}", flush=True)
             time.sleep(pause)
     if args.stay:
         _wait_for_signal().wait()
     port.close()
     return 0
+
+
+def _printout(shop, message: dict) -> bytes:
+    from pos_bridge import dkl1
+    from pos_bridge.printouts import render_receipt, render_z_dagrapport
+
+    if message["type"] == "receipt":
+        return render_receipt(shop, message)
+    identity = dkl1.Identity.from_hello(shop.hello("print"))
+    return render_z_dagrapport(dkl1.z_report_json(identity, message))
 
 
 def run_printer_sim(args: argparse.Namespace) -> int:

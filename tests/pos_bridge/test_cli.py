@@ -79,3 +79,51 @@ def test_two_days_through_the_commands(tmp_path, bridge_settings, backoffice):
                 stop(process)
     assert sorted(backoffice.app.reports) == [("Kassa 1", 1), ("Kassa 1", 2)]
     assert Path(settings.token_path).stat().st_mode & 0o777 == 0o600
+
+
+def test_a_printing_register_through_the_commands(tmp_path, bridge_settings, backoffice):
+    printer_path, register_path = tmp_path / "printer.path", tmp_path / "register.path"
+    printed = tmp_path / "printed.txt"
+    printer = dagskassa("printer-sim", "--path-file", str(printer_path), "--output", str(printed))
+    register = dagskassa(
+        "register-sim",
+        *(
+            "--print",
+            "--sales",
+            "10",
+            "--speed",
+            "0",
+            "--start-delay",
+            "3",
+            "--path-file",
+            str(register_path),
+        ),
+        "--stay",
+        stdout=subprocess.DEVNULL,
+    )
+    bridge = None
+    try:
+        wait_for(lambda: printer_path.exists() and register_path.exists(), "the simulators' paths")
+        settings = dataclasses.replace(
+            bridge_settings,
+            register_protocol="print_stream",
+            register_url=register_path.read_text().strip(),
+            printer_url=printer_path.read_text().strip(),
+        )
+        bridge = dagskassa("bridge", settings=settings, stderr=subprocess.DEVNULL)
+        wait_for(
+            lambda: printed.exists() and "Z-DAGRAPPORT" in printed.read_text(), "the printout at the printer"
+        )
+        assert printed.read_text().count("Kvitto ") == 11
+        enroll = dagskassa(
+            *("bridge", "enroll", "--code", "ENROLL-1", "--register-id", "Kassa 1"),
+            *("--control-unit-id", "CU-0001-2345"),
+            settings=settings,
+        )
+        assert enroll.wait(timeout=30) == 0
+        wait_for(lambda: backoffice.app.created == 1, "the Z-report read from the print stream")
+    finally:
+        for process in (bridge, register, printer):
+            if process is not None:
+                stop(process)
+    assert backoffice.app.reports["Kassa 1", 1]["report"]["payments"]

@@ -13,9 +13,10 @@ import pytest
 from exporters.core import parse_z_report
 from pos_bridge import dkl1
 from pos_bridge.bridge import Bridge, open_port
-from pos_bridge.print_tap import PrintTap, TemplateError, load_template, printed_money
+from pos_bridge.print_tap import PrintTap
+from pos_bridge.print_template import TemplateError, load_template, printed_money
+from pos_bridge.printouts import render_receipt, render_z_dagrapport
 from pos_bridge.ptys import PtyEnd
-from pos_bridge.register_sim import render_receipt, render_z_dagrapport
 from pos_bridge.spool import Spool
 from tests.pos_bridge.test_end_to_end import enroll_bridge, wait_for
 
