@@ -68,7 +68,7 @@ class LinkUnderTest:
         self.port = open_port(self.register.path, 9600, timeout=0.05)
         self.spool = Spool(spool_path)
         self.link = RegisterLink(self.port, self.spool)
-        self.client = RegisterClient(self.register, ack_timeout=1.0)
+        self.client = RegisterClient(self.register, ack_timeout=5.0)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()

@@ -12,7 +12,7 @@ from pos_bridge.spool import Spool
 
 @pytest.fixture
 def printer(printer_sim):
-    port = open_port(printer_sim.path, 9600, timeout=0.2)
+    port = open_port(printer_sim.path, 9600, timeout=0.5)  # generous: the machine may be busy
     yield PortPrinter(port)
     port.close()
 
