@@ -219,6 +219,8 @@ class Uploader:
             for z in self.spool.z_reports()
             if z.state in ("rejected", "conflict")
         ]
+        slips = self.spool.slips()
+        waiting = [slip for slip in slips if slip["state"] == "pending"]
         return {
             "updated_at": now.isoformat(),
             "enrolled": load_token(self.token_path) is not None,
@@ -230,6 +232,10 @@ class Uploader:
             "oldest_unsent": oldest_info,
             "alert": alert,
             "needs_attention": attention,
+            "day_close_slips": {
+                "waiting": len(waiting),
+                "printer": (waiting or slips)[-1]["printer_status"] if slips else None,
+            },
         }
 
     def write_status(self) -> dict[str, Any]:

@@ -73,6 +73,7 @@ def test_two_days_through_the_commands(tmp_path, bridge_settings, backoffice):
         assert status.returncode == 0
         assert report["z_reports"] == {"pending": 0, "sent": 2, "conflict": 0, "rejected": 0}
         assert report["enrolled"] is True and report["alert"] is None
+        assert report["day_close_slips"] == {"waiting": 0, "printer": "ok"}
     finally:
         for process in (bridge, register, printer):
             if process is not None:
