@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import subprocess
 import sys
 
 
@@ -119,26 +120,24 @@ def serve_command(args: argparse.Namespace) -> int:
     if not args.no_upgrade:
         upgrade(_engine(args))
 
-    pipelines = []
+    pipelines: list[subprocess.Popen] = []
 
     def start_pipeline(_arbiter) -> None:
-        # In gunicorn's master, after it forks the web workers: one machine runs the export workers and
-        # the scheduler here, beside the web app (SQLite allows one writer process at a time anyway).
-        from backoffice.db import make_engine
-        from backoffice.pipeline.service import Pipeline
-
-        if not args.export_workers and args.no_scheduler:
-            return
-        pipeline = Pipeline(settings, make_engine(settings.database.url))
+        # Beside the web app on one machine: the export workers and the scheduler, as processes of their
+        # own. Not threads of gunicorn's master: it forks every web worker, and an SQLite connection open
+        # in a process that forks leaves the child believing it holds that connection's locks ("database
+        # is locked" in every web worker).
+        base = [sys.executable, "-m", "config.cli", *(["--config", args.config] if args.config else [])]
         if args.export_workers:
-            pipeline.start_workers(args.export_workers)
+            pipelines.append(subprocess.Popen([*base, "worker", "--threads", str(args.export_workers)]))
         if not args.no_scheduler:
-            pipeline.start_scheduler()
-        pipelines.append(pipeline)
+            pipelines.append(subprocess.Popen([*base, "scheduler"]))
 
     def stop_pipeline(_arbiter) -> None:
-        for pipeline in pipelines:
-            pipeline.stop()
+        for process in pipelines:
+            process.terminate()
+        for process in pipelines:
+            process.wait(30)
 
     class BackOffice(BaseApplication):
         def load_config(self) -> None:
