@@ -189,9 +189,6 @@ def agency_rows(
         .outerjoin(latest, (latest.c.store_id == stores.c.id) & (latest.c.rank == 1))
         .outerjoin(alerts, alerts.c.store_id == stores.c.id)
     )
-    if text:
-        pattern = f"%{text.lower()}%"
-        query = query.where(func.lower(stores.c.name).like(pattern) | stores.c.org_number.like(pattern))
     now = utcnow()
     rows = []
     for r in session.execute(query):
@@ -215,6 +212,10 @@ def agency_rows(
                 or open_alerts > 0,
             )
         )
+    # Filtered here, not in SQL: the statement stays the one the planner does well for every store.
+    if text:
+        needle = text.lower()
+        rows = [row for row in rows if needle in row.name.lower() or needle in row.org_number]
     if problems_only:
         rows = [row for row in rows if row.has_problem]
     rows.sort(key=SORT_KEYS.get(sort, SORT_KEYS["name"]), reverse=descending)
