@@ -162,7 +162,11 @@ def run(url: str, seconds: float, clients: int, rate: float, workers: int, threa
         elapsed = time.monotonic() - start
     finally:
         server.terminate()
-        server.wait(10)
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
     ordered = sorted(latencies)
 
     def pct(p: float) -> float:
