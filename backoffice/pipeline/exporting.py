@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backoffice.models import Export, Store
 from backoffice.pipeline import states
+from backoffice.pipeline.fence import ExportFence
 from backoffice.services.exports import build_options, load_z_report
 from backoffice.services.mapping import settings_of, store_mapping
 from exporters.core.errors import (
@@ -62,6 +63,8 @@ class ExportRuntime:
     duplicate_guard: bool = True
     #: Called when the connection must be reconnected, with the store and the reason.
     on_reconnect: Callable[[Session, Store, str], None] | None = None
+    #: Keeps two attempts off one export (see fence.py); one per engine, shared by the workers.
+    fence: ExportFence | None = None
 
 
 def duplicate_evidence(voucher: Voucher, booked: list[PostedVoucher]) -> list[dict[str, str]]:
@@ -91,11 +94,21 @@ def duplicate_evidence(voucher: Voucher, booked: list[PostedVoucher]) -> list[di
 
 
 def attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, worker: str) -> str:
-    """Make one attempt at ``export_id`` and return the state it ends in.
+    """Make one attempt at ``export_id`` and return the state it ends in ("busy" if another attempt at
+    it is under way).
 
     No database transaction is open while the accounting system is called (on SQLite an open one would
     hold the write lock the token store needs): each step commits before it calls out.
     """
+    if runtime.fence is None:
+        runtime.fence = ExportFence(sessions.kw["bind"])
+    with runtime.fence.hold(export_id) as alone:
+        if not alone:
+            return "busy"
+        return _attempt(sessions, export_id, runtime, worker)
+
+
+def _attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, worker: str) -> str:
     with sessions() as db:
         export = db.get(Export, export_id, with_for_update=True)
         if export is None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from backoffice.models import Store
 from backoffice.pipeline.exporting import ExportRuntime
+from backoffice.pipeline.fence import ExportFence
 from backoffice.services.alerts import raise_alert
 from backoffice.services.fortnox import DbTokenStore, Fortnox, connection_row
 from backoffice.services.mapping import store_mapping
@@ -68,4 +69,5 @@ def fortnox_runtime(
         rng=rng or random.Random(),
         duplicate_guard=duplicate_guard,
         on_reconnect=on_reconnect,
+        fence=ExportFence(fortnox.sessions.kw["bind"]),
     )

@@ -80,30 +80,44 @@ class ExportWorker:
         self.rng.shuffle(keys)
         return keys
 
-    def claim(self, key: str, now: datetime) -> bool:
-        """Take the lease of ``key`` if nobody holds it (or our own expired). True when we hold it."""
+    def claim(self, keys: Iterable[str], now: datetime) -> str | None:
+        """Take the lease of one of ``keys`` that nobody holds, in one transaction; None if all are held.
+
+        ``SKIP LOCKED`` lets many workers claim at once without waiting on each other's rows, and the
+        random order spreads them over the tenants instead of all trying the first.
+        """
+        keys = sorted(set(keys))
+        if not keys:
+            return None
         with self.sessions() as db:
-            if db.get(ExportLease, key) is None:
-                try:
-                    with db.begin_nested():
-                        db.add(ExportLease(key=key, holder="", expires_at=now - self.lease))
-                except IntegrityError:
-                    pass
+            known = set(db.scalars(select(ExportLease.key).where(ExportLease.key.in_(keys))))
+            for key in keys:
+                if key not in known:
+                    try:
+                        with db.begin_nested():
+                            db.add(ExportLease(key=key, holder="", expires_at=now - self.lease))
+                    except IntegrityError:
+                        pass
             lease = db.scalars(
                 select(ExportLease)
-                .where(
-                    ExportLease.key == key, or_(ExportLease.expires_at < now, ExportLease.holder == self.name)
-                )
+                .where(ExportLease.key.in_(keys), ExportLease.expires_at < now)
+                .order_by(func.random())
+                .limit(1)
                 .with_for_update(skip_locked=True)
             ).one_or_none()
             if lease is None:
                 db.rollback()
-                return False
+                return None
             lease.holder, lease.expires_at = self.name, now + self.lease
+            key = lease.key
             db.commit()
         with self._held_lock:
             self._held.add(key)
-        return True
+        return key
+
+    def holds(self, key: str) -> bool:
+        with self._held_lock:
+            return key in self._held
 
     def release(self, key: str) -> None:
         with self._held_lock:
@@ -137,22 +151,28 @@ class ExportWorker:
             if not ids:
                 return len(tried)
             for export_id in ids:
-                if not self.claim(key, self.runtime.now()):  # renewing; lost means another worker has it
+                if not self.holds(key):  # the heartbeat found the lease gone: another worker has it
+                    log.error("worker %s stops on %s: its lease was lost", self.name, key)
                     return len(tried)
                 tried.add(export_id)
                 attempt(self.sessions, export_id, self.runtime, self.name)
 
     def run_once(self) -> int:
+        """Claim free tenants with due exports one after another and work each; return exports tried."""
         tried = 0
-        with self.sessions() as db:
-            keys = self.due_tenants(db, self.runtime.now())
-        for key in keys:
-            if self.claim(key, self.runtime.now()):
-                try:
-                    tried += self.work_tenant(key)
-                finally:
-                    self.release(key)
-        return tried
+        worked: set[str] = set()
+        while True:
+            now = self.runtime.now()
+            with self.sessions() as db:
+                keys = set(self.due_tenants(db, now)) - worked
+            key = self.claim(keys, now)
+            if key is None:
+                return tried
+            worked.add(key)
+            try:
+                tried += self.work_tenant(key)
+            finally:
+                self.release(key)
 
     def heartbeat(self) -> None:
         """Renew every lease this worker holds (called by its heartbeat thread)."""
@@ -165,8 +185,10 @@ class ExportWorker:
             for lease in db.scalars(select(ExportLease).where(ExportLease.key.in_(held))):
                 if lease.holder == self.name:
                     lease.expires_at = now + self.lease
-                else:
+                elif self.holds(lease.key):
                     log.error("worker %s lost the lease of %s to %s", self.name, lease.key, lease.holder)
+                    with self._held_lock:
+                        self._held.discard(lease.key)
             db.commit()
 
     def _beat(self, stop: threading.Event) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from backoffice.db import make_sessionmaker
 from backoffice.models import AuditEntry, Export, FortnoxConnection
 from backoffice.pipeline import states
+from backoffice.pipeline.exporting import attempt
 from backoffice.pipeline.runtime import fortnox_runtime
 from backoffice.pipeline.worker import ExportWorker
 from backoffice.services.fortnox import (
@@ -188,3 +189,19 @@ def test_a_fifth_of_calls_failing_still_posts_every_day_exactly_once(
     assert [e.state for e in exports(engine)] == [states.POSTED] * 8
     markers = [v.description.rsplit("[", 1)[1] for v in ledger(fortnox_state)]
     assert len(markers) == 8 and len(set(markers)) == 8
+
+
+def test_the_fence_keeps_a_second_attempt_off_an_export(engine, fortnox, store, world):
+    # Leases keep workers apart, but only the fence makes it impossible for two attempts to overlap:
+    # on PostgreSQL an advisory lock of its own connection (dropped with it), on SQLite a process lock.
+    send_days(engine, store, world.manager_a, range(1, 2))
+    (export,) = exports(engine)
+    runtime = fortnox_runtime(fortnox)
+    with runtime.fence.hold(export.id) as first:
+        assert first
+        with runtime.fence.hold(export.id) as second:
+            assert not second
+        assert attempt(fortnox.sessions, export.id, runtime, "intruder") == "busy"
+    assert exports(engine)[0].state == states.READY
+    with runtime.fence.hold(export.id) as again:
+        assert again

@@ -1,0 +1,250 @@
+"""A night's work: N stores in M Fortnox companies each send one Z-report, and the pipeline posts them all
+against the Fortnox sandbox served on 127.0.0.1 with its real rate limit (25 requests / 5 s per company)
+and a fixed latency per request.
+
+Prints the wall time against the floor those limits allow, the 429 count, duplicates and peak memory.
+
+The floor: one company's calls are serialised (its rate limit and single-use refresh token), so a
+company needs at least max(requests x latency, the rate limit's time for its requests); companies run
+in parallel, so the night's floor is the slowest company's. Requests per day are counted, not assumed:
+the sandbox counts every request it serves.
+
+    .venv/bin/python bench/nightly.py                       # 1,000 stores, 200 companies, 100 ms
+    .venv/bin/python bench/nightly.py --stores 100 --companies 20 --latency-ms 100 --threads 40
+    .venv/bin/python bench/nightly.py --database postgresql+psycopg://postgres@127.0.0.1:5432/bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import resource
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from backoffice.auth import create_user
+from backoffice.db import make_engine, make_sessionmaker
+from backoffice.migrate import upgrade
+from backoffice.models import AGENCY_ADMIN, Agency, Export, MappingEntry, Store, User
+from backoffice.pipeline import states
+from backoffice.pipeline.runtime import fortnox_runtime
+from backoffice.pipeline.worker import ExportWorker, run_workers
+from backoffice.services import fortnox as fortnox_service
+from backoffice.services.ingest import ingest
+from backoffice.services.mapping import settings_of
+from backoffice.services.registers import authenticate, create_enrollment_code, enroll
+from config.settings import Settings
+from exporters.fortnox import sandbox
+from exporters.fortnox.sandbox.seed import seed_tenant
+from exporters.fortnox.sandbox.state import User as SandboxUser
+
+BUSINESS_DATE = None  # yesterday in the sandbox's clock, set in main()
+
+
+def org_number(serial: int) -> str:
+    digits = f"55{serial:07d}"
+    total = 0
+    for index, digit in enumerate(int(c) for c in digits):
+        doubled = digit * (2 - index % 2)
+        total += doubled // 10 + doubled % 10
+    return f"{digits[:6]}-{digits[6:]}{(10 - total % 10) % 10}"
+
+
+def z_report(org: str, day: str) -> bytes:
+    return json.dumps(
+        {
+            "register": {"id": "Kassa 1", "control_unit_id": "CU-1"},
+            "org_number": org,
+            "company_name": "Butik AB",
+            "z_number": 1,
+            "business_date": day,
+            "opened_at": f"{day}T09:00:00+01:00",
+            "closed_at": f"{day}T18:00:00+01:00",
+            "currency": "SEK",
+            "sales": [
+                {"product_group": "Mat", "vat_rate": "6", "net": "5000.00", "vat": "300.00"},
+                {"product_group": "Dryck", "vat_rate": "25", "net": "2000.00", "vat": "500.00"},
+            ],
+            "returns": [],
+            "payments": [
+                {"method": "card", "amount": "6000.00"},
+                {"method": "swish", "amount": "1000.00"},
+                {"method": "cash", "amount": "799.75"},
+            ],
+            "tips": [],
+            "rounding": "-0.25",
+        }
+    ).encode()
+
+
+def settings_for(url: str, base_url: str, key: str) -> Settings:
+    return Settings().replace(
+        database={"url": url},
+        web={"secret_key": "bench", "secure_cookies": False, "public_url": "http://localhost"},
+        fortnox={
+            "client_id": sandbox.CLIENT_ID,
+            "client_secret": sandbox.CLIENT_SECRET,
+            "auth_url": f"{base_url}/oauth-v1",
+            "api_url": base_url,
+        },
+        security={"encryption_keys": (key,)},
+    )
+
+
+def set_up(args, state, engine, key: str) -> None:
+    """Companies in the sandbox; stores connected to them through the consent page; one Z-report each."""
+    transport = httpx.WSGITransport(app=sandbox.create_app(state))
+    fortnox = fortnox_service.Fortnox(
+        settings_for(args.database, "http://setup", key), make_sessionmaker(engine), transport
+    )
+    day = BUSINESS_DATE.isoformat()
+    with Session(engine) as db:
+        agency = Agency(name="Benchkedjan")
+        db.add(agency)
+        db.flush()
+        admin = create_user(db, "bench@example.se", "bench password 1", AGENCY_ADMIN, agency)
+        db.commit()
+        admin_id, agency_id = admin.id, agency.id
+    for company in range(args.companies):
+        tenant = 300000 + company
+        login = (f"admin@{tenant}.example", "pw")
+        seed_tenant(state, tenant, f"Bolag {tenant} AB", org_number(tenant))
+        state.users[login[0]] = SandboxUser(login[0], login[1], "Admin", (tenant,), True, id=f"u{tenant}")
+        for number in range(args.stores // args.companies):
+            org = org_number(tenant * 10 + number)
+            with Session(engine) as db:
+                store = Store(agency_id=agency_id, name=f"Butik {tenant}-{number}", org_number=org)
+                db.add(store)
+                db.flush()
+                user = db.get(User, admin_id)
+                url = fortnox_service.start_connect(db, fortnox, store, user, False)
+                db.add(MappingEntry(store_id=store.id, kind="cash_difference", key="", account=3740))
+                settings_of(db, store).voucher_series = "K"
+                code, _ = create_enrollment_code(db, store, user)
+                token = enroll(
+                    db, {"code": code, "register_id": "Kassa 1", "control_unit_id": "CU-1"}
+                ).device_token
+                db.commit()
+                store_id = store.id
+            query = dict(parse_qsl(urlsplit(url).query))
+            with httpx.Client(transport=transport, base_url="http://setup") as browser:
+                form = {**query, "email": login[0], "password": login[1], "decision": "grant"}
+                callback = browser.post("/oauth-v1/auth", data=form).headers["Location"]
+            with Session(engine) as db:
+                attempt = fortnox_service.take_attempt(db, db.get(User, admin_id), query["state"])
+                connection_id = fortnox_service.connection_row(db, db.get(Store, store_id)).id
+                db.commit()
+            company_info = fortnox_service.finish_connect(fortnox, connection_id, attempt, callback)
+            with Session(engine) as db:
+                fortnox_service.connection_row(db, db.get(Store, store_id)).tenant_id = company_info[
+                    "tenant_id"
+                ]
+                outcome = ingest(db, authenticate(db, token), z_report(org, day))
+                assert outcome.status == 201, outcome.body
+                db.commit()
+
+
+def main() -> None:
+    global BUSINESS_DATE
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--stores", type=int, default=1000)
+    parser.add_argument("--companies", type=int, default=200)
+    parser.add_argument("--latency-ms", type=float, default=100.0)
+    parser.add_argument("--threads", type=int, default=200, help="export worker threads (default 200)")
+    parser.add_argument("--database", default="", help="SQLAlchemy URL (default: a fresh SQLite file)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    if not args.database:
+        args.database = f"sqlite:///{tempfile.mkdtemp(prefix='dagskassa-nightly-')}/bench.sqlite"
+    elif args.database.startswith("postgresql"):
+        name = make_url(args.database).database
+        admin = create_engine(make_url(args.database).set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+
+    state = sandbox.seeded_state(seed=1)
+    BUSINESS_DATE = state.clock.today() - timedelta(days=1)
+    key = Fernet.generate_key().decode()
+    engine = make_engine(args.database)
+    if args.database.startswith("postgresql"):
+        # One connection per worker thread (and its lease heartbeat), not the web app's small pool.
+        engine = create_engine(
+            args.database, pool_size=2 * args.threads + 10, max_overflow=10, pool_pre_ping=True
+        )
+    upgrade(engine)
+    started = time.perf_counter()
+    set_up(args, state, engine, key)
+    print(
+        f"set-up: {args.stores} stores in {args.companies} companies in {time.perf_counter() - started:.1f} s"
+    )
+
+    with sandbox.SandboxServer(state) as server:
+        with state.lock:
+            state.knobs.latency_ms = args.latency_ms
+            state.stats["requests"] = state.stats["rate_limited"] = 0
+        fortnox = fortnox_service.Fortnox(
+            settings_for(args.database, server.base_url, key), make_sessionmaker(engine), None
+        )
+        runtime = fortnox_runtime(fortnox)
+        workers = [ExportWorker(fortnox.sessions, runtime, f"bench:{n}") for n in range(args.threads)]
+        stop = threading.Event()
+        started = time.perf_counter()
+        threads = run_workers(workers, stop)
+        total = args.stores
+        while True:
+            with Session(engine) as db:
+                done = Counter(db.scalars(select(Export.state)))
+            if done[states.POSTED] + done[states.REJECTED] + done[states.NEEDS_ATTENTION] >= total:
+                break
+            time.sleep(0.05)
+        wall = time.perf_counter() - started
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        with state.lock:
+            requests = state.stats["requests"]
+            rate_limited = state.stats["rate_limited"]
+            markers = Counter(
+                v.description.rsplit("[", 1)[1] for t in state.tenants.values() for v in t.vouchers.values()
+            )
+
+    per_company = requests / args.companies
+    latency = args.latency_ms / 1000
+    rate_floor = max(0.0, (per_company - 25) / 25 * 5)
+    floor = max(per_company * latency, rate_floor)
+    duplicates = sum(n - 1 for n in markers.values())
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"database: {make_url(args.database).get_backend_name()}, worker threads: {args.threads}")
+    print(f"exports: {dict(done)}")
+    print(f"requests to Fortnox: {requests} ({per_company:.1f} per company, {requests / total:.2f} per day)")
+    print(
+        f"wall time: {wall:.2f} s; floor: {floor:.2f} s (latency {per_company * latency:.2f} s, rate limit {rate_floor:.2f} s); ratio {wall / floor:.2f}x (aim: within 1.2x)"
+    )
+    print(f"429 answers: {rate_limited} (aim: 0)")
+    print(f"duplicates: {duplicates} (aim: 0); vouchers: {len(markers)}")
+    print(f"peak memory: {peak_mb:.0f} MB (aim: under 300 MB)")
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
