@@ -223,28 +223,32 @@ def plan(
         refusal = ("invalid", _problems_body(problems), {"z_number": received.z_number})
         return Plan(received, idempotency_key, refusal=refusal)
 
-    existing = session.execute(
-        select(ZReportRecord.id, ZReportRecord.content_hash).where(
-            ZReportRecord.register_id == register.id, ZReportRecord.z_number == report.z_number
+    same = select(ZReportRecord.id).where(
+        ZReportRecord.register_id == register.id, ZReportRecord.z_number == report.z_number
+    )
+    existing_id, existing_hash, last = session.execute(  # one round trip, each part on the unique index
+        select(
+            same.scalar_subquery(),
+            same.with_only_columns(ZReportRecord.content_hash).scalar_subquery(),
+            select(func.max(ZReportRecord.z_number))
+            .where(ZReportRecord.register_id == register.id)
+            .scalar_subquery(),
         )
-    ).one_or_none()
-    if existing is not None:
-        if existing.content_hash == received.content_hash:
+    ).one()
+    if existing_id is not None:
+        if existing_hash == received.content_hash:
             return Plan(
-                received, idempotency_key, Outcome(200, {"id": existing.id, "z_number": report.z_number})
+                received, idempotency_key, Outcome(200, {"id": existing_id, "z_number": report.z_number})
             )
         problem = Problem(
             "z_number",
             f"Z {report.z_number} of register {register.register_key} was already received with other content",
             "a Z number is sent once; the conflicting report is kept for review",
         )
-        extra = {"z_number": report.z_number, "conflicts_with_id": existing.id}
+        extra = {"z_number": report.z_number, "conflicts_with_id": existing_id}
         return Plan(received, idempotency_key, refusal=("conflict", _problems_body([problem]), extra))
 
     result = Plan(received, idempotency_key)
-    last = session.scalar(
-        select(func.max(ZReportRecord.z_number)).where(ZReportRecord.register_id == register.id)
-    )
     if last is not None and report.z_number > last + 1:
         missing = f"{last + 1}" if report.z_number == last + 2 else f"{last + 1}-{report.z_number - 1}"
         message = f"register {register.register_key}: Z {missing} never arrived (got Z {report.z_number} after Z {last})"
