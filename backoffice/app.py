@@ -4,18 +4,16 @@ once and passes them in, and tests pass their own."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
-from flask import Flask, g
+from flask import Flask, current_app, g
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from backoffice.db import make_engine, make_sessionmaker
-
-if TYPE_CHECKING:
-    from backoffice.services.fortnox import Fortnox
+from backoffice.services.fortnox import Fortnox
 from config.settings import Settings, SettingsError
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -47,8 +45,6 @@ def create_app(
     )
     engine = engine or make_engine(settings.database.url, settings.database.echo)
     sessions = make_sessionmaker(engine)
-    from backoffice.services.fortnox import Fortnox
-
     app.extensions["dagskassa"] = {
         "settings": settings,
         "engine": engine,
@@ -57,6 +53,7 @@ def create_app(
     }
     csrf = CSRFProtect(app)
 
+    # The blueprints use db() from this module, so they are imported once it exists.
     from backoffice import auth, i18n
     from backoffice.api import api
     from backoffice.views import register_views
@@ -77,17 +74,11 @@ def db() -> Session:
     return g.db
 
 
-def settings() -> Settings:
-    return _state()["settings"]
-
-
 def fortnox() -> Fortnox:
     return _state()["fortnox"]
 
 
 def _state() -> dict[str, Any]:
-    from flask import current_app
-
     return current_app.extensions["dagskassa"]
 
 
