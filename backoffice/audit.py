@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from backoffice.models import AuditEntry, Register, Store, User
@@ -25,15 +26,18 @@ def record(
     store: Store | None = None,
     subject: str = "",
     **details: Any,
-) -> AuditEntry:
-    entry = AuditEntry(
-        agency_id=store.agency_id if store else (actor.agency_id if isinstance(actor, User) else None),
-        store_id=store.id if store else None,
-        user_id=actor.id if isinstance(actor, User) else None,
-        actor=actor_name(actor),
-        action=action,
-        subject=subject,
-        details=details,
+) -> None:
+    """Write one entry in the caller's transaction (an INSERT at once: the register API writes one per
+    Z-report, and the ORM's unit of work would cost more than the statement)."""
+    session.execute(
+        insert(AuditEntry),
+        {
+            "agency_id": store.agency_id if store else (actor.agency_id if isinstance(actor, User) else None),
+            "store_id": store.id if store else None,
+            "user_id": actor.id if isinstance(actor, User) else None,
+            "actor": actor_name(actor),
+            "action": action,
+            "subject": subject,
+            "details": details,
+        },
     )
-    session.add(entry)
-    return entry

@@ -113,6 +113,23 @@ def serve(url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
     raise SystemExit("the BackOffice did not start")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and all its descendants (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
 def client_loop(
     base: str, code: str, index: int, stop_at: float, interval: float, latencies: list[float], statuses: dict
 ) -> None:
@@ -150,6 +167,7 @@ def run(url: str, seconds: float, clients: int, rate: float, workers: int, threa
         latencies: list[float] = []
         statuses: dict[int, int] = {}
         interval = clients / rate if rate else 0.0
+        server_cpu, client_cpu = tree_cpu_seconds(server.pid), time.process_time()
         start = time.monotonic()
         pool = [
             threading.Thread(target=client_loop, args=(f"http://127.0.0.1:{port}", code, i, start + seconds, interval, latencies, statuses))
@@ -160,6 +178,8 @@ def run(url: str, seconds: float, clients: int, rate: float, workers: int, threa
         for thread in pool:
             thread.join()
         elapsed = time.monotonic() - start
+        server_cpu = tree_cpu_seconds(server.pid) - server_cpu
+        client_cpu = time.process_time() - client_cpu
     finally:
         server.terminate()
         try:
@@ -178,6 +198,12 @@ def run(url: str, seconds: float, clients: int, rate: float, workers: int, threa
         f"({workers} workers x {threads} threads, {clients} clients{f', offered {rate:.0f}/s' if rate else ', closed loop'}); "
         f"latency p50 {pct(0.50):.1f} ms, p95 {pct(0.95):.1f} ms, p99 {pct(0.99):.1f} ms, max {ordered[-1] * 1000:.1f} ms, "
         f"mean {statistics.fmean(ordered) * 1000:.1f} ms; statuses {statuses}"
+    )
+    per_request = server_cpu / len(ordered)
+    print(
+        f"  server CPU {per_request * 1000:.2f} ms per Z-report (so 2 free cores carry ~{2 / per_request:.0f}/s), "
+        f"client CPU {client_cpu / len(ordered) * 1000:.2f} ms per request; machine load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
 
 

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from backoffice.models import Alert
 
 
-def raise_alert(session: Session, store_id: int, kind: str, message: str, fix: str = "") -> Alert:
-    open_alert = session.scalars(
-        select(Alert).where(
+def raise_alert(session: Session, store_id: int, kind: str, message: str, fix: str = "") -> None:
+    """Open an alert unless the same one is open already (plain statements: the register API raises
+    them on its hot path)."""
+    already_open = session.scalar(
+        select(Alert.id)
+        .where(
             Alert.store_id == store_id,
             Alert.kind == kind,
             Alert.message == message,
             Alert.resolved_at.is_(None),
         )
-    ).first()
-    if open_alert is not None:
-        return open_alert
-    alert = Alert(store_id=store_id, kind=kind, message=message, fix=fix)
-    session.add(alert)
-    return alert
+        .limit(1)
+    )
+    if already_open is None:
+        session.execute(insert(Alert), {"store_id": store_id, "kind": kind, "message": message, "fix": fix})

@@ -45,15 +45,19 @@ def preview(session: Session, store: Store, record: ZReportRecord) -> tuple[Vouc
         return None, exc
 
 
-def evaluate(export: Export, voucher_error: FixData | None, sync_sales: bool) -> None:
-    """Set a new or re-checked export to what it waits for: sync turned on, a fix, or nothing."""
+def waiting_state(voucher_error: FixData | None, sync_sales: bool) -> dict[str, str | None]:
+    """What a new or re-checked export waits for (sync turned on, a fix, or nothing): its state, error
+    and fix, as column values."""
     if voucher_error is not None:
-        export.state = NEEDS_ATTENTION
-        export.error_message = voucher_error.message
-        export.error_fix = voucher_error.fix or "map the keys listed on the Account mapping page"
-    else:
-        export.state = READY if sync_sales else RECEIVED
-        export.error_message = export.error_fix = None
+        fix = voucher_error.fix or "map the keys listed on the Account mapping page"
+        return {"state": NEEDS_ATTENTION, "error_message": voucher_error.message, "error_fix": fix}
+    return {"state": READY if sync_sales else RECEIVED, "error_message": None, "error_fix": None}
+
+
+def evaluate(export: Export, voucher_error: FixData | None, sync_sales: bool) -> None:
+    """Set an export to :func:`waiting_state`."""
+    for name, value in waiting_state(voucher_error, sync_sales).items():
+        setattr(export, name, value)
 
 
 def _set_state(session: Session, export: Export, store: Store, user: User, action: str, state: str) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from backoffice import audit
 from backoffice.models import Export, RefusedReport, Register, Store, ZReportRecord, utcnow
 from backoffice.services.alerts import raise_alert
-from backoffice.services.exports import FORTNOX, build_options, evaluate
+from backoffice.services.exports import FORTNOX, build_options, waiting_state
 from backoffice.services.mapping import mapping_keys, settings_of, store_mapping
 from exporters.core import ZReport, build_voucher, parse_z_report
 from exporters.core.errors import CannotBuildVoucher, FixData, Problem, ZReportInvalid
@@ -324,11 +324,14 @@ def apply(session: Session, register: Register, decided: Plan) -> Outcome:
             "mapping_keys": mapping_keys(report),
         },
     )
-    export = Export(
-        z_report_id=record_id, store_id=store.id, business_date=report.business_date, channel=FORTNOX
-    )
-    evaluate(export, decided.voucher_error, decided.sync_sales)
-    session.add(export)
+    export = {
+        "z_report_id": record_id,
+        "store_id": store.id,
+        "business_date": report.business_date,
+        "channel": FORTNOX,
+        **waiting_state(decided.voucher_error, decided.sync_sales),
+    }
+    session.execute(insert(Export), export)
     audit.record(
         session,
         register,
@@ -336,7 +339,7 @@ def apply(session: Session, register: Register, decided: Plan) -> Outcome:
         store,
         f"Z {report.z_number} {report.business_date}",
         z_report_id=record_id,
-        export_state=export.state,
+        export_state=export["state"],
     )
     return Outcome(201, {"id": record_id, "z_number": report.z_number, "warnings": decided.warnings})
 

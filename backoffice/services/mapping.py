@@ -4,6 +4,7 @@ from the sync settings, and the cost-center rules of the chart imported from For
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +34,9 @@ def settings_of(session: Session, store: Store, create: bool = True) -> SyncSett
     return settings
 
 
-def entries_data(entries: list[MappingEntry]) -> dict[str, Any]:
-    """Entries in the mapping file form of :func:`exporters.core.parse_mapping`."""
+def entries_data(entries: Iterable[Any]) -> dict[str, Any]:
+    """Entries (anything with ``kind``, ``key``, ``account``) in the mapping file form of
+    :func:`exporters.core.parse_mapping`."""
     data: dict[str, Any] = {}
     for entry in entries:
         if entry.kind in SINGLE:
@@ -49,13 +51,18 @@ def entries_data(entries: list[MappingEntry]) -> dict[str, Any]:
 
 def store_mapping(session: Session, store: Store, settings: SyncSettings | None = None) -> AccountMapping:
     settings = settings or settings_of(session, store, create=False)
-    entries = list(session.scalars(select(MappingEntry).where(MappingEntry.store_id == store.id)))
+    entries = session.execute(
+        select(MappingEntry.kind, MappingEntry.key, MappingEntry.account).where(
+            MappingEntry.store_id == store.id
+        )
+    ).all()
     data = entries_data(entries)
     data["cost_center"] = settings.cost_center
     data["project"] = settings.project
     rules = session.execute(
         select(FortnoxAccount.number, FortnoxAccount.cost_center_rule, FortnoxAccount.project_rule).where(
-            FortnoxAccount.store_id == store.id
+            FortnoxAccount.store_id == store.id,
+            (FortnoxAccount.cost_center_rule != "ALLOWED") | (FortnoxAccount.project_rule != "ALLOWED"),
         )
     ).all()
     data["cost_center_rules"] = {str(n): cc for n, cc, _ in rules if cc != "ALLOWED"}
