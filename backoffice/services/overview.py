@@ -150,9 +150,14 @@ def agency_rows(
     text: str = "",
     problems_only: bool = False,
 ) -> list[AgencyRow]:
-    """Every store the user may see, with its preflight, connection, last export and open alerts: one
-    statement (window function for the last export), so 1,000 stores cost one round trip."""
-    latest = (
+    """Every store the user may see, with its preflight, connection, last export and open alerts.
+
+    Three statements whatever the number of stores (stores with their connection and preflight; the
+    last export of each; open alerts counted), joined here by store id: one statement joining all of
+    it let PostgreSQL, before it had statistics, plan the last-export window as a nested loop."""
+    stores = visible_stores(user).subquery()
+    store_ids = select(stores.c.id)
+    ranked = (
         select(
             Export.store_id,
             Export.business_date,
@@ -161,14 +166,22 @@ def agency_rows(
             .over(partition_by=Export.store_id, order_by=(Export.business_date.desc(), Export.id.desc()))
             .label("rank"),
         )
-    ).subquery()
-    alerts = (
-        select(Alert.store_id, func.count().label("open"))
-        .where(Alert.resolved_at.is_(None))
-        .group_by(Alert.store_id)
+        .where(Export.store_id.in_(store_ids))
         .subquery()
     )
-    stores = visible_stores(user).subquery()
+    last_exports = {
+        r.store_id: (r.business_date, r.state)
+        for r in session.execute(
+            select(ranked.c.store_id, ranked.c.business_date, ranked.c.state).where(ranked.c.rank == 1)
+        )
+    }
+    open_alerts = dict(
+        session.execute(
+            select(Alert.store_id, func.count())
+            .where(Alert.resolved_at.is_(None), Alert.store_id.in_(store_ids))
+            .group_by(Alert.store_id)
+        ).all()
+    )
     query = (
         select(
             stores.c.id,
@@ -179,21 +192,17 @@ def agency_rows(
             PreflightResult.checked_at,
             PreflightResult.ok,
             PreflightResult.checks,
-            latest.c.business_date,
-            latest.c.state,
-            alerts.c.open,
         )
         .select_from(stores)
         .outerjoin(FortnoxConnection, FortnoxConnection.store_id == stores.c.id)
         .outerjoin(PreflightResult, PreflightResult.store_id == stores.c.id)
-        .outerjoin(latest, (latest.c.store_id == stores.c.id) & (latest.c.rank == 1))
-        .outerjoin(alerts, alerts.c.store_id == stores.c.id)
     )
     now = utcnow()
     rows = []
     for r in session.execute(query):
         connection = connection_status(r.status, r.refresh_issued_at, now)
-        open_alerts = r.open or 0
+        last_date, last_state = last_exports.get(r.id, (None, None))
+        alerts = open_alerts.get(r.id, 0)
         rows.append(
             AgencyRow(
                 store_id=r.id,
@@ -203,13 +212,13 @@ def agency_rows(
                 checked_at=r.checked_at,
                 preflight_ok=r.ok,
                 check_cells=_cells(r.checks, check_names),
-                last_date=r.business_date,
-                last_state=r.state,
-                open_alerts=open_alerts,
+                last_date=last_date,
+                last_state=last_state,
+                open_alerts=alerts,
                 has_problem=r.ok is False
                 or connection != CONNECTED
-                or r.state in PROBLEM_STATES
-                or open_alerts > 0,
+                or last_state in PROBLEM_STATES
+                or alerts > 0,
             )
         )
     # Filtered here, not in SQL: the statement stays the one the planner does well for every store.
