@@ -100,6 +100,9 @@ def serve(url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
         "--threads",
         str(threads),
         "--no-upgrade",
+        "--export-workers",  # the web app alone: no export workers or scheduler beside it
+        "0",
+        "--no-scheduler",
     ]
     process = subprocess.Popen(command, env=env, cwd=ROOT)
     deadline = time.monotonic() + 30
