@@ -229,3 +229,45 @@ def agency_rows(
         rows = [row for row in rows if row.has_problem]
     rows.sort(key=SORT_KEYS.get(sort, SORT_KEYS["name"]), reverse=descending)
     return rows
+
+
+@dataclass(frozen=True)
+class FirstRunStep:
+    """One step of a new store's set-up, in the order a manager takes them."""
+
+    label: str
+    done: bool
+    endpoint: str
+
+
+def first_run_steps(session: Session, store: Store) -> list[FirstRunStep]:
+    """Connect Fortnox, choose the voucher series, map the accounts, enroll a register: what a new store
+    still has to do, so its overview can say what comes next. Empty once everything is done."""
+    from backoffice.models import MappingEntry, SyncSettings
+
+    connection = store_connection(session, store)
+    sync = session.get(SyncSettings, store.id)
+    mapped = session.scalar(
+        select(func.count()).select_from(MappingEntry).where(MappingEntry.store_id == store.id)
+    )
+    unmapped = session.scalar(
+        select(func.count())
+        .select_from(Alert)
+        .where(Alert.store_id == store.id, Alert.kind == "unmapped", Alert.resolved_at.is_(None))
+    )
+    enrolled = session.scalar(
+        select(func.count())
+        .select_from(Register)
+        .where(Register.store_id == store.id, Register.revoked_at.is_(None))
+    )
+    steps = [
+        FirstRunStep(
+            "Connect Fortnox",
+            connection is not None and connection.status == "connected",
+            "stores.settings_page",
+        ),
+        FirstRunStep("Choose the voucher series", bool(sync and sync.voucher_series), "stores.settings_page"),
+        FirstRunStep("Map the accounts", bool(mapped) and not unmapped, "stores.mapping_page"),
+        FirstRunStep("Enroll the register", bool(enrolled), "stores.registers_page"),
+    ]
+    return [] if all(step.done for step in steps) else steps

@@ -50,6 +50,7 @@ def overview_page(store_id: int) -> Any:
         days=overview.last_days(session, store),
         alerts=overview.open_alerts(session, store),
         yesterday_missing=overview.yesterday_missing(session, store),
+        first_run=overview.first_run_steps(session, store),
     )
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backoffice.db import make_sessionmaker
-from backoffice.models import AuditEntry, Export, FortnoxConnection
+from backoffice.models import AuditEntry, Export, FortnoxConnection, MappingEntry, Store
 from backoffice.pipeline import states
 from backoffice.pipeline.exporting import attempt
 from backoffice.pipeline.runtime import fortnox_runtime
@@ -205,3 +205,25 @@ def test_the_fence_keeps_a_second_attempt_off_an_export(engine, fortnox, store, 
     assert exports(engine)[0].state == states.READY
     with runtime.fence.hold(export.id) as again:
         assert again
+
+
+def test_a_new_store_is_told_what_to_do_next_in_order(engine, fortnox, world):
+    from backoffice.services.overview import first_run_steps
+
+    def steps():
+        with Session(engine) as db:
+            return [(step.label, step.done) for step in first_run_steps(db, db.get(Store, world.store_a))]
+
+    assert steps() == [
+        ("Connect Fortnox", False),
+        ("Choose the voucher series", False),
+        ("Map the accounts", False),
+        ("Enroll the register", False),
+    ]
+    connect_store(fortnox, world.store_a, world.manager_a)  # also picks series K
+    assert [done for _label, done in steps()] == [True, True, False, False]
+    with Session(engine) as db:
+        db.add(MappingEntry(store_id=world.store_a, kind="cash_difference", key="", account=3740))
+        db.commit()
+    send_days(engine, world.store_a, world.manager_a, range(1, 2))  # enrolls a register
+    assert steps() == []
