@@ -5,8 +5,10 @@ Every assertion about "exactly once" counts vouchers in the sandbox's own ledger
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -15,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backoffice.db import make_sessionmaker
-from backoffice.models import AuditEntry, Export, FortnoxConnection, MappingEntry, Store
+from backoffice.models import AuditEntry, Export, FortnoxConnection, MappingEntry, Store, User
 from backoffice.pipeline import states
 from backoffice.pipeline.exporting import attempt
 from backoffice.pipeline.runtime import fortnox_runtime
@@ -24,8 +26,11 @@ from backoffice.services.fortnox import (
     DbTokenStore,
     Fortnox,
 )
+from backoffice.services.ingest import ingest
+from backoffice.services.mapping import settings_of
+from backoffice.services.registers import authenticate
 from exporters.fortnox import sandbox
-from tests.backoffice.factories import app_settings
+from tests.backoffice.factories import app_settings, enrolled_token
 from tests.backoffice.fortnox_world import TENANT, connect_store, ledger, send_days
 
 SANDBOX = "http://fortnox.sandbox"
@@ -227,3 +232,87 @@ def test_a_new_store_is_told_what_to_do_next_in_order(engine, fortnox, world):
         db.commit()
     send_days(engine, world.store_a, world.manager_a, range(1, 2))  # enrolls a register
     assert steps() == []
+
+
+def invoice_day(number: int, tip: str = "0.00") -> dict:
+    """A day where one lunch (Mat 12 %: 100,00 + 12,00, and a tip) was sold on invoice to customer 1."""
+    from tests.backoffice.factories import z_report
+
+    day = z_report(number)
+    day["sales"][1] = {"product_group": "Mat", "vat_rate": "12", "net": "900.00", "vat": "108.00"}
+    day["payments"].append({"method": "invoice", "amount": str(Decimal("112.00") + Decimal(tip))})
+    if Decimal(tip):
+        day["tips"].append({"method": "invoice", "amount": tip})
+    day["invoice_sales"] = [
+        {
+            "receipt_number": f"R{number}",
+            "customer": {"number": "1", "name": "Lunchklubben AB"},
+            "lines": [
+                {
+                    "product_group": "Mat",
+                    "vat_rate": "12",
+                    "net": "100.00",
+                    "vat": "12.00",
+                    "description": "Lunch",
+                }
+            ],
+            "tip": tip,
+        }
+    ]
+    return day
+
+
+def set_sync(engine, store_id: int, **values) -> None:
+    with Session(engine) as db:
+        sync = settings_of(db, db.get(Store, store_id))
+        for name, value in values.items():
+            setattr(sync, name, value)
+        db.commit()
+
+
+def ingest_day(engine, store_id: int, manager: str, day: dict) -> None:
+    with Session(engine) as db:
+        store = db.get(Store, store_id)
+        user = db.scalars(select(User).where(User.email == manager)).one()
+        register = authenticate(db, enrolled_token(db, store, user, register_id="Kassa 1"))
+        assert ingest(db, register, json.dumps(day).encode()).status == 201
+        db.commit()
+
+
+@pytest.mark.parametrize("as_order", [False, True])
+def test_sales_on_invoice_become_one_invoice_or_order_and_leave_the_voucher(
+    engine, fortnox, fortnox_state, store, world, as_order
+):
+    set_sync(engine, store, invoicing=True, use_order_instead_of_invoice=as_order, allow_tip_on_invoice=True)
+    ingest_day(engine, store, world.manager_a, invoice_day(1, tip="10.00"))
+    worker(fortnox).run_once()
+    # Sent again after the answer was lost: the invoice is found by its marker, not created twice.
+    with Session(engine) as db:
+        export = db.scalars(select(Export)).one()
+        assert export.state == states.POSTED, export.error_message
+        export.state, export.attempts = states.UNCERTAIN, 2
+        db.commit()
+    worker(fortnox).run_once()
+    books = fortnox_state.tenants[TENANT]
+    documents = list((books.orders if as_order else books.invoices).values())
+    assert len(documents) == 1
+    assert "[dk:" in documents[0]["ExternalInvoiceReference1"]
+    rows = documents[0]["OrderRows" if as_order else "InvoiceRows"]
+    assert any("10" in str(row.get("Price")) for row in rows), "the tip row"
+    (voucher,) = ledger(fortnox_state)
+    accounts = {row.account for row in voucher.rows}
+    assert 1580 in accounts and 1510 not in accounts  # the invoice books its own sale, not the voucher
+    # The voucher's sales exclude the invoiced lunch: Mat 12 % 900,00 - 100,00 on 3002.
+    assert {row.account: row.credit for row in voucher.rows}[3002] == Decimal("800.00")
+
+
+def test_a_tip_on_invoice_without_permission_needs_attention_with_the_reason(
+    engine, fortnox, fortnox_state, store, world
+):
+    set_sync(engine, store, invoicing=True, allow_tip_on_invoice=False)
+    ingest_day(engine, store, world.manager_a, invoice_day(1, tip="10.00"))
+    worker(fortnox).run_once()
+    (export,) = exports(engine)
+    assert export.state == states.NEEDS_ATTENTION
+    assert "tip" in export.error_message and "Allow tip on invoice" in export.error_fix
+    assert ledger(fortnox_state) == []
