@@ -17,7 +17,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from backoffice import audit
-from backoffice.models import Export, RefusedReport, Register, Store, ZReportRecord, utcnow
+from backoffice.models import Alert, Export, RefusedReport, Register, Store, ZReportRecord, utcnow
 from backoffice.services.alerts import raise_alert
 from backoffice.services.exports import FORTNOX, build_options, waiting_state
 from backoffice.services.mapping import mapping_keys, settings_of, store_mapping
@@ -280,6 +280,17 @@ def plan(
             result.alerts.append(
                 ("unmapped", f"needs mapping: {keys}", "map them on the Account mapping page")
             )
+    if result.alerts:  # only the ones not open already (read here, outside the write transaction)
+        open_now = set(
+            session.execute(
+                select(Alert.kind, Alert.message).where(
+                    Alert.store_id == register.store_id,
+                    Alert.resolved_at.is_(None),
+                    Alert.kind.in_({kind for kind, _, _ in result.alerts}),
+                )
+            ).all()
+        )
+        result.alerts = [alert for alert in result.alerts if (alert[0], alert[1]) not in open_now]
     return result
 
 
@@ -304,8 +315,11 @@ def apply(session: Session, register: Register, decided: Plan) -> Outcome:
 
     report = received.report
     store = register.store
-    for kind, message, fix in decided.alerts:
-        raise_alert(session, store.id, kind, message, fix)
+    if decided.alerts:
+        session.execute(
+            insert(Alert),
+            [{"store_id": store.id, "kind": k, "message": m, "fix": f} for k, m, f in decided.alerts],
+        )
     # A plain INSERT … RETURNING: this is the register API's hot path, and the ORM's unit of work for
     # one new row costs more than the statement.
     record_id = session.scalar(
