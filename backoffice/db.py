@@ -69,7 +69,9 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     """An engine for ``url``. SQLite gets WAL, foreign keys and one writer at a time across processes
     (web workers, the scheduler): see :func:`_serialize_sqlite_writers`."""
     if not url.startswith("sqlite"):
-        return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        # No pre-ping: it is a round trip per request on the hot path; a connection PostgreSQL dropped
+        # fails one request and the pool replaces it.
+        return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_recycle=3600)
     engine = create_engine(url, echo=echo, connect_args={"timeout": 15})
     database = engine.url.database
     lock_path = f"{database}-writer.lock" if database and database != ":memory:" else None
