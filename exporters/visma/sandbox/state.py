@@ -4,18 +4,16 @@ so a threaded server sees one request's changes at a time."""
 
 from __future__ import annotations
 
-import random
-import threading
-import time
 import uuid
-from collections import deque
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Any, ClassVar
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
+from exporters import sandbox_kit
+from exporters.sandbox_kit import FAULT_KINDS, STOCKHOLM, Clock
+
+__all__ = ["FAULT_KINDS", "STOCKHOLM", "Clock", "Company", "Fault", "Knobs", "SandboxState"]
 
 AUTH_CODE_LIFETIME = timedelta(minutes=5)
 ACCESS_TOKEN_LIFETIME = timedelta(hours=1)  # FACTS.md section 1: expires_in 3600
@@ -38,118 +36,29 @@ KNOWN_SCOPES = frozenset(
     ]
 )
 
-FAULT_KINDS = ("5xx", "429", "timeout", "drop", "store_then_drop")
-
 
 def new_id() -> str:
     return str(uuid.uuid4())
 
 
-class Clock:
-    """Real time plus an offset tests move: token expiry, the rate limit window and "now" all read it."""
-
-    def __init__(self) -> None:
-        self._offset = 0.0
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + timedelta(seconds=self._offset)
-
-    def today(self) -> date:
-        return self.now().astimezone(STOCKHOLM).date()
-
-    def monotonic(self) -> float:
-        return time.monotonic() + self._offset
-
-    def advance(self, seconds: float) -> None:
-        self._offset += seconds
-
-    def set(self, when: datetime) -> None:
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=STOCKHOLM)
-        self._offset += (when - self.now()).total_seconds()
-
-
 @dataclass
-class Fault:
-    """An injected failure for requests whose method and path match.
+class Fault(sandbox_kit.Fault):
+    """An injected failure (see :class:`exporters.sandbox_kit.Fault`) on Visma's API paths; ``5xx``
+    answers 500 with Visma's 5000 body unless told otherwise."""
 
-    ``kind``: ``5xx`` (answer ``status`` with Visma's 5000 body), ``429`` (the rate limit answer),
-    ``timeout`` (hold the request, then drop it), ``drop`` (close the connection, nothing done) or
-    ``store_then_drop`` (do the request, e.g. store the voucher, then close the connection unanswered).
-    It fires on the ``nth`` matching calls (1-based) and/or at ``rate`` (0..1, seeded), at most ``times``.
-    """
-
-    kind: str
-    rate: float = 0.0
-    nth: tuple[int, ...] = ()
-    method: str | None = None
     path: str = "/v2/"
     status: int = 500
-    times: int | None = None
-    seen: int = 0
-    fired: int = 0
-
-    def __post_init__(self) -> None:
-        if self.kind not in FAULT_KINDS:
-            raise ValueError(f"fault kind {self.kind!r} is not one of {', '.join(FAULT_KINDS)}")
-        if not 0.0 <= self.rate <= 1.0:
-            raise ValueError(f"fault rate {self.rate} must be between 0 and 1")
-        self.nth = tuple(int(n) for n in self.nth)
-        self.method = self.method.upper() if self.method else None
-
-    def matches(self, method: str, path: str) -> bool:
-        return (self.method is None or self.method == method) and path.startswith(self.path)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "rate": self.rate,
-            "nth": list(self.nth),
-            "method": self.method,
-            "path": self.path,
-            "status": self.status,
-            "times": self.times,
-            "seen": self.seen,
-            "fired": self.fired,
-        }
 
 
 @dataclass
-class Knobs:
-    """What tests, benchmarks and demos turn, from Python (``state.knobs``) or ``POST /_sandbox/knobs``."""
+class Knobs(sandbox_kit.Knobs):
+    """What tests, benchmarks and demos turn (see :class:`exporters.sandbox_kit.Knobs`), with Visma's
+    rate limit: 600 requests per minute per client and endpoint (FACTS.md section 2)."""
 
-    latency_ms: float = 0.0
-    faults: list[Fault] = field(default_factory=list)
-    #: Over real HTTP a ``timeout`` fault holds the request this long before dropping it.
-    timeout_sleep_s: float = 30.0
-    rate_limit_enabled: bool = True
-    #: Visma: 600 requests per minute per client and endpoint (FACTS.md section 2).
+    fault_type: ClassVar[type[sandbox_kit.Fault]] = Fault
+
     rate_limit: int = 600
     rate_window_s: float = 60.0
-    seed: int = 0
-    rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
-
-    def add_fault(self, kind: str, **options: Any) -> Fault:
-        fault = Fault(kind, **options)
-        self.faults.append(fault)
-        return fault
-
-    def reseed(self, seed: int) -> None:
-        self.seed = seed
-        self.rng = random.Random(seed)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "latency_ms": self.latency_ms,
-            "timeout_sleep_s": self.timeout_sleep_s,
-            "rate_limit": {
-                "enabled": self.rate_limit_enabled,
-                "limit": self.rate_limit,
-                "window_s": self.rate_window_s,
-            },
-            "seed": self.seed,
-            "faults": [fault.to_dict() for fault in self.faults],
-        }
 
 
 @dataclass
@@ -310,57 +219,26 @@ class Grant:
     revoked: bool = False
 
 
-class SandboxState:
+class SandboxState(sandbox_kit.SandboxBase):
     """The whole sandbox. Build one with :func:`exporters.visma.sandbox.seed.seeded_state` or empty and
     add to it; pass it to ``create_app``."""
 
+    knobs_type = Knobs
+    knobs: Knobs
+
     def __init__(self, seed: int = 0) -> None:
-        self.lock = threading.RLock()
-        self.clock = Clock()
-        self.knobs = Knobs()
-        self.knobs.reseed(seed)
+        super().__init__(seed)
         self.companies: dict[str, Company] = {}
         self.clients: dict[str, OAuthClient] = {}
         self.users: dict[str, User] = {}
         self.auth_codes: dict[str, AuthCode] = {}
         self.access_tokens: dict[str, Grant] = {}
         self.refresh_tokens: dict[str, Grant] = {}
-        self._windows: dict[tuple[str, str], deque[float]] = {}
-        self.stats: dict[str, int] = {"requests": 0, "rate_limited": 0, "faults": 0, "vouchers": 0}
 
     def take_rate_slot(self, client_id: str, endpoint: str) -> float | None:
         """Count a request of ``client_id`` to ``endpoint`` in the sliding minute. None when it fits,
         else the seconds until a slot frees (only accepted requests count, as Visma's text implies)."""
-        knobs = self.knobs
-        if not knobs.rate_limit_enabled:
-            return None
-        now = self.clock.monotonic()
-        window = self._windows.setdefault((client_id, endpoint), deque())
-        while window and window[0] <= now - knobs.rate_window_s:
-            window.popleft()
-        if len(window) >= knobs.rate_limit:
-            self.stats["rate_limited"] += 1
-            return window[0] + knobs.rate_window_s - now
-        window.append(now)
-        return None
-
-    def clear_rate_windows(self) -> None:
-        self._windows.clear()
-
-    def pick_fault(self, method: str, path: str) -> Fault | None:
-        chosen = None
-        for fault in self.knobs.faults:
-            if not fault.matches(method, path):
-                continue
-            fault.seen += 1
-            if chosen is not None or (fault.times is not None and fault.fired >= fault.times):
-                continue
-            if fault.seen in fault.nth or (fault.rate and self.knobs.rng.random() < fault.rate):
-                fault.fired += 1
-                chosen = fault
-        if chosen is not None:
-            self.stats["faults"] += 1
-        return chosen
+        return self._rate_wait((client_id, endpoint))
 
     def ledger(self) -> list[dict[str, Any]]:
         """Every company's vouchers with rows and attachments, for the ledger page and tests."""
