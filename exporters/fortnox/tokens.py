@@ -1,173 +1,51 @@
-"""A Fortnox connection's tokens, and the store that refreshes them once at a time.
+"""A Fortnox connection's tokens: the shared :mod:`exporters.tokens` with Fortnox's facts.
 
-Fortnox refresh tokens are single use: the refresh that rotates them must happen once per connection
-at a time, and the new pair must be stored before the old one is forgotten, or the connection dies
-("Invalid refresh token", a person must reconnect). :class:`TokenStore` is the seam that guarantees it.
-The BackOffice implements it over its database (``SELECT … FOR UPDATE`` on the connection row);
-:class:`InMemoryTokenStore` serves tests and single-process tools.
+Fortnox refresh tokens are single use and die 45 days after they were issued; a dead one means a Fortnox
+administrator must connect again (:data:`RECONNECT_FIX`).
 """
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Protocol, runtime_checkable
+from datetime import datetime, timedelta
 
-from exporters.core.errors import Reconnect
+from exporters import tokens
+from exporters.tokens import EXPIRY_MARGIN, TokenStore, utc_now
+
+__all__ = [
+    "EXPIRY_MARGIN",
+    "RECONNECT_FIX",
+    "REFRESH_TOKEN_LIFETIME",
+    "InMemoryTokenStore",
+    "TokenSet",
+    "TokenStore",
+    "token_set_from_response",
+    "utc_now",
+]
 
 #: Fortnox kills a refresh token 45 days after it was issued (calls do not extend it).
 REFRESH_TOKEN_LIFETIME = timedelta(days=45)
-#: An access token this close to its expiry is refreshed before use rather than after a 401.
-EXPIRY_MARGIN = timedelta(seconds=60)
 RECONNECT_FIX = (
     "a Fortnox administrator must connect Dagskassa again: Settings > Fortnox > Connect, then approve "
     "the permissions in Fortnox"
 )
 
 
-@dataclass(frozen=True)
-class TokenSet:
-    """One access/refresh token pair as Fortnox issued it. Times are aware (UTC)."""
-
-    access_token: str
-    refresh_token: str
-    #: When the access token dies (issued + expires_in, 1 hour at Fortnox).
-    expires_at: datetime
-    #: When the refresh token was issued: it dies 45 days later.
-    issued_at: datetime
-    scopes: frozenset[str] = field(default_factory=frozenset)
-
-    def access_expired(self, now: datetime) -> bool:
-        return now >= self.expires_at - EXPIRY_MARGIN
+class TokenSet(tokens.TokenSet):
+    """One access/refresh token pair as Fortnox issued it; the refresh token dies 45 days after
+    ``issued_at``."""
 
     @property
     def refresh_expires_at(self) -> datetime:
         return self.issued_at + REFRESH_TOKEN_LIFETIME
 
-    def to_json(self) -> str:
-        """The form to encrypt and store (see :class:`exporters.fortnox.crypto.TokenCipher`)."""
-        return json.dumps(
-            {
-                "access_token": self.access_token,
-                "refresh_token": self.refresh_token,
-                "expires_at": self.expires_at.isoformat(),
-                "issued_at": self.issued_at.isoformat(),
-                "scopes": sorted(self.scopes),
-            }
-        )
 
-    @classmethod
-    def from_json(cls, text: str) -> TokenSet:
-        data = json.loads(text)
-        return cls(
-            access_token=data["access_token"],
-            refresh_token=data["refresh_token"],
-            expires_at=datetime.fromisoformat(data["expires_at"]),
-            issued_at=datetime.fromisoformat(data["issued_at"]),
-            scopes=frozenset(data.get("scopes", ())),
-        )
+class InMemoryTokenStore(tokens.InMemoryTokenStore):
+    """A :class:`TokenStore` in memory whose Reconnect errors name Fortnox."""
 
-
-@runtime_checkable
-class TokenStore(Protocol):
-    """Where one Fortnox connection's tokens live. Every method is safe to call from many threads and,
-    for a database-backed store, from many processes.
-
-    ``connection_key``
-        Names the connection (tenant) for the rate limiter and logs; stable across token refreshes.
-
-    ``load() -> TokenSet``
-        The current pair. Raises :class:`~exporters.core.errors.Reconnect` when the connection has no
-        tokens or is marked as needing a reconnect.
-
-    ``refresh(stale, do_refresh) -> TokenSet``
-        Replace ``stale`` exactly once, under a lock held for the connection (a DB row lock,
-        ``SELECT … FOR UPDATE``) for the whole of these steps:
-
-        1. Re-read the stored pair. If the connection is marked for reconnect, raise ``Reconnect``.
-        2. If its refresh token differs from ``stale.refresh_token``, someone else already refreshed:
-           return the stored pair without calling ``do_refresh``.
-        3. Else call ``do_refresh(stored)`` (it asks Fortnox) and save the pair it returns *before*
-           releasing the lock (same transaction), then return it.
-        4. If ``do_refresh`` raises ``Reconnect`` (Fortnox said ``invalid_grant``: the refresh token is
-           dead), record that the connection needs a reconnect (so ``load`` raises from then on),
-           commit that, and re-raise. Never retry: a dead refresh token stays dead.
-        Any other exception from ``do_refresh`` leaves the stored pair unchanged and propagates.
-
-    ``replace(tokens)``
-        Store a pair from a new authorization (the OAuth callback); clears the reconnect mark.
-    """
-
-    connection_key: str
-
-    def load(self) -> TokenSet: ...
-
-    def refresh(self, stale: TokenSet, do_refresh: Callable[[TokenSet], TokenSet]) -> TokenSet: ...
-
-    def replace(self, tokens: TokenSet) -> None: ...
-
-
-class InMemoryTokenStore:
-    """A :class:`TokenStore` in memory, safe across threads of one process."""
-
-    def __init__(self, connection_key: str, tokens: TokenSet | None = None) -> None:
-        self.connection_key = connection_key
-        self._tokens = tokens
-        self._lock = threading.Lock()
-        self.reconnect_reason: str | None = None
-        #: How many times ``do_refresh`` ran (what the single-flight tests count).
-        self.refresh_count = 0
-
-    def load(self) -> TokenSet:
-        with self._lock:
-            return self._current()
-
-    def refresh(self, stale: TokenSet, do_refresh: Callable[[TokenSet], TokenSet]) -> TokenSet:
-        with self._lock:
-            stored = self._current()
-            if stored.refresh_token != stale.refresh_token:
-                return stored
-            self.refresh_count += 1
-            try:
-                fresh = do_refresh(stored)
-            except Reconnect as exc:
-                self.reconnect_reason = str(exc)
-                raise
-            self._tokens = fresh
-            return fresh
-
-    def replace(self, tokens: TokenSet) -> None:
-        with self._lock:
-            self._tokens = tokens
-            self.reconnect_reason = None
-
-    def _current(self) -> TokenSet:
-        if self.reconnect_reason is not None:
-            raise Reconnect(
-                f"the Fortnox connection {self.connection_key} needs to be connected again "
-                f"({self.reconnect_reason})",
-                RECONNECT_FIX,
-            )
-        if self._tokens is None:
-            raise Reconnect(f"the Fortnox connection {self.connection_key} is not connected", RECONNECT_FIX)
-        return self._tokens
+    service = "Fortnox"
+    reconnect_fix = RECONNECT_FIX
 
 
 def token_set_from_response(data: dict[str, object], now: datetime) -> TokenSet:
-    """A :class:`TokenSet` from the token endpoint's JSON answer, received at ``now``."""
-    expires_in = int(str(data.get("expires_in", 3600)))
-    scope = data.get("scope") or ""
-    return TokenSet(
-        access_token=str(data["access_token"]),
-        refresh_token=str(data["refresh_token"]),
-        expires_at=now + timedelta(seconds=expires_in),
-        issued_at=now,
-        scopes=frozenset(str(scope).split()),
-    )
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+    """A Fortnox :class:`TokenSet` from the token endpoint's JSON answer, received at ``now``."""
+    return tokens.token_set_from_response(data, now, TokenSet)

@@ -1,7 +1,7 @@
 """The Visma eEkonomi API client (eAccounting API v2): what Dagskassa reads and writes in a Visma company.
 
 Every call goes one way: the limiter of (connection, endpoint) — Visma allows 600 requests per minute
-per client and endpoint — then a Bearer token from the :class:`~exporters.fortnox.tokens.TokenStore`
+per client and endpoint — then a Bearer token from the :class:`~exporters.tokens.TokenStore`
 (refreshed before it expires, and once after a 401), then the answer translated by
 :mod:`exporters.visma.errors`. GETs are repeated on 429, 5xx and network errors; POSTs never are: an
 unanswered one raises OutcomeUnknown and the caller reconciles by the voucher's origin marker
@@ -29,7 +29,7 @@ from exporters.core.errors import FixData, OutcomeUnknown, Reconnect, RetryLater
 from exporters.core.voucher import Voucher
 from exporters.fortnox.client import encode_json
 from exporters.fortnox.limiter import LimiterRegistry
-from exporters.fortnox.tokens import TokenSet, TokenStore, utc_now
+from exporters.tokens import TokenSet, TokenStore, utc_now
 from exporters.visma.errors import RECONNECT_FIX, Unauthorized, raise_for_response, translate_transport_error
 from exporters.visma.oauth import VismaOAuth
 

@@ -28,7 +28,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from config.settings import VismaSettings
 from exporters.core.errors import FixData, Reconnect, RetryLater
-from exporters.fortnox.tokens import TokenSet, token_set_from_response, utc_now
+from exporters.tokens import TokenSet, token_set_from_response, utc_now
 from exporters.visma.errors import RECONNECT_FIX, parse_error_body, raise_for_response
 
 #: ``ea:api`` and ``offline_access`` are required by Visma; ``ea:accounting`` posts vouchers and reads the

@@ -25,7 +25,6 @@ from exporters.core.mapping import ALLOWED, MANDATORY, NOTALLOWED, AccountMappin
 from exporters.core.voucher import Voucher
 from exporters.core.zreport import InvoiceSale
 from exporters.fortnox.limiter import LimiterRegistry
-from exporters.fortnox.tokens import TokenStore, utc_now
 from exporters.providers import (
     ChartAccount,
     CheckResult,
@@ -36,6 +35,7 @@ from exporters.providers import (
     Provider,
     register,
 )
+from exporters.tokens import TokenStore, utc_now
 from exporters.visma.client import VismaClient
 from exporters.visma.oauth import SCOPES, VismaOAuth
 from exporters.visma.preflight import run_preflight

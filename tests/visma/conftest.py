@@ -16,8 +16,8 @@ from config.settings import VismaSettings
 from exporters.core import build_voucher, parse_mapping, parse_z_report
 from exporters.core.zreport import ZReport
 from exporters.fortnox.limiter import LimiterRegistry
-from exporters.fortnox.tokens import InMemoryTokenStore, TokenSet
 from exporters.providers import get_provider
+from exporters.tokens import InMemoryTokenStore, TokenSet
 from exporters.visma.oauth import SCOPES, VismaOAuth
 from exporters.visma.provider import VismaSession
 from exporters.visma.sandbox import SandboxState, create_app, seeded_state

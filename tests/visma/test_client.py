@@ -9,8 +9,8 @@ import pytest
 
 from exporters.core.errors import OutcomeUnknown, Reconnect, Rejected, RetryLater
 from exporters.fortnox.limiter import LimiterRegistry
-from exporters.fortnox.tokens import InMemoryTokenStore
 from exporters.providers import get_provider
+from exporters.tokens import InMemoryTokenStore
 from exporters.visma.provider import VismaSession
 from exporters.visma.sandbox import SandboxState
 from tests.visma.conftest import FakeTime, visma_settings

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from exporters.core.errors import OutcomeUnknown
-from exporters.fortnox.tokens import InMemoryTokenStore
 from exporters.providers import get_provider
+from exporters.tokens import InMemoryTokenStore
 from exporters.visma.provider import VismaSession
 from exporters.visma.sandbox import SandboxServer, SandboxState
 from tests.visma.conftest import connect, visma_settings

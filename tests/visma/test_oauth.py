@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from exporters.core.errors import Reconnect
-from exporters.fortnox.tokens import InMemoryTokenStore
+from exporters.tokens import InMemoryTokenStore
 from exporters.visma.oauth import SCOPES, AuthorizationDenied, VismaOAuth
 from exporters.visma.sandbox import SandboxServer, SandboxState
 from tests.visma.conftest import REDIRECT, connect, consent, visma_settings
