@@ -152,6 +152,8 @@ SV: dict[str, str] = {
     "Active": "Aktiv",
     "No registers yet.": "Inga kassor än.",
     "Get started": "Kom igång",
+    "Correct after mapping change": "Rätta efter ändrad kontering",
+    "Correction queued: a reversal and a new voucher.": "Rättelse köad: en vändning och en ny verifikation.",
     "Choose the voucher series": "Välj verifikationsserie",
     "Map the accounts": "Koppla kontona",
     "Enroll the register": "Registrera kassan",

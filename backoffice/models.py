@@ -230,6 +230,8 @@ class Export(Base):
     reverses_json: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: The manager chose "post anyway" on a held duplicate: skip the duplicate check once.
     forced: Mapped[bool] = mapped_column(default=False)
+    #: The voucher as posted (its JSON), so a correction can reverse exactly what is in the books.
+    posted_json: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     z_report: Mapped[ZReportRecord] = relationship(back_populates="exports")
     store: Mapped[Store] = relationship()

@@ -154,7 +154,7 @@ def _attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, wor
                 db.commit()
                 return export.state
             if already is not None:
-                return _posted(db, export, now, already, adopted=True)
+                return _posted(db, export, now, already, voucher, adopted=True)
             export.attempts += 1
             states.move(db, export, states.POSTING, now=now, attempt=export.attempts, worker=worker)
             export.claimed_by, export.claimed_at = worker, now
@@ -164,7 +164,7 @@ def _attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, wor
             _failed(db, export, exc, runtime, store)
             db.commit()
             return export.state
-        return _posted(db, export, runtime.now(), posted)
+        return _posted(db, export, runtime.now(), posted, voucher)
 
 
 def _failed(db: Session, export: Export, exc: DagskassaError, runtime: ExportRuntime, store: Store) -> None:
@@ -210,9 +210,17 @@ def _code(code: object) -> str | None:
 
 
 def _posted(
-    db: Session, export: Export, now: datetime, posted: PostedVoucher | None, adopted: bool = False
+    db: Session,
+    export: Export,
+    now: datetime,
+    posted: PostedVoucher | None,
+    voucher: Voucher,
+    adopted: bool = False,
 ) -> str:
+    """Record the day as booked, keeping the voucher as posted (a correction reverses exactly that)."""
     export.external_ref = posted.ref if posted else "nothing to book"
+    export.posted_json = voucher.to_dict()
+    export.reverses_json = None
     states.move(db, export, states.POSTED, now=now, ref=export.external_ref, adopted=adopted)
     db.commit()
     return export.state

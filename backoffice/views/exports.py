@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -13,6 +13,7 @@ from backoffice.app import db
 from backoffice.auth import login_required
 from backoffice.i18n import _
 from backoffice.models import Export, RefusedReport, ZReportRecord
+from backoffice.pipeline.corrections import correct
 from backoffice.services import exports
 from backoffice.views.common import current_store
 
@@ -62,7 +63,7 @@ def detail(store_id: int, z_report_id: int) -> Any:
     return render_template("export_detail.html", store=store, record=record, voucher=voucher, error=error)
 
 
-ACTIONS = {"send_now", "resend", "mark_booked"}
+ACTIONS = {"send_now", "resend", "mark_booked", "correct"}
 
 
 @bp.post("/<int:z_report_id>/<action>")
@@ -79,6 +80,12 @@ def act(store_id: int, z_report_id: int, action: str) -> Any:
     elif action == "resend":
         exports.resend(session, store, g.user, export)
         flash(_("Queued for posting."), "ok")
+    elif action == "correct":
+        refused = correct(session, store, g.user, export, datetime.now(UTC))
+        flash(
+            refused if refused else _("Correction queued: a reversal and a new voucher."),
+            "error" if refused else "ok",
+        )
     else:
         exports.mark_booked(session, store, g.user, export)
         flash(_("Marked as booked."), "ok")

@@ -316,3 +316,35 @@ def test_a_tip_on_invoice_without_permission_needs_attention_with_the_reason(
     assert export.state == states.NEEDS_ATTENTION
     assert "tip" in export.error_message and "Allow tip on invoice" in export.error_fix
     assert ledger(fortnox_state) == []
+
+
+def test_a_correction_after_a_mapping_change_reverses_the_voucher_and_posts_a_new_one(
+    engine, fortnox, fortnox_state, store, world
+):
+    from backoffice.pipeline.corrections import correct
+
+    send_days(engine, store, world.manager_a, range(1, 2))
+    worker(fortnox).run_once()
+    # The store decides card payments go straight to the bank account.
+    with Session(engine) as db:
+        db.add(MappingEntry(store_id=store, kind="payment_methods", key="card", account=1930))
+        export = db.scalars(select(Export)).one()
+        user = db.scalars(select(User).where(User.email == world.manager_a)).one()
+        assert correct(db, db.get(Store, store), user, export, datetime.now(UTC)) is None
+        assert correct(db, db.get(Store, store), user, export, datetime.now(UTC)) is not None  # not twice
+        db.commit()
+    worker(fortnox).run_once()
+    worker(fortnox).run_once()
+    (export,) = exports(engine)
+    assert export.state == states.POSTED and export.revision == 1
+    original, reversal, corrected = sorted(ledger(fortnox_state), key=lambda v: v.number)
+    assert {(r.account, r.debit, r.credit) for r in reversal.rows} == {
+        (r.account, r.credit, r.debit) for r in original.rows
+    }
+    assert 1930 in {r.account for r in corrected.rows} and 1580 not in {r.account for r in corrected.rows}
+    assert len({original.description, reversal.description, corrected.description}) == 3
+    with Session(engine) as db:
+        export = db.get(Export, export.id)
+        assert correct(db, db.get(Store, store), user, export, datetime.now(UTC)) == (
+            "the voucher would be the same as the one in the books"
+        )
