@@ -27,7 +27,10 @@ from typing import Any
 
 import httpx
 
+from exporters import http_errors
 from exporters.core.errors import NotFound, OutcomeUnknown, Reconnect, Rejected, RetryLater
+from exporters.http_errors import Unauthorized as Unauthorized
+from exporters.http_errors import is_safe
 
 #: Codes meaning the connection lacks a licence or a scope: nothing in the data can fix that.
 SCOPE_CODES = frozenset({2001101, 2001103, 2000663})
@@ -126,10 +129,6 @@ UNKNOWN_FIX = (
 )
 
 
-class Unauthorized(Exception):
-    """Internal: Fortnox said 401 to an access token. The client refreshes once, then raises Reconnect."""
-
-
 @dataclass(frozen=True)
 class FortnoxError:
     """What a Fortnox error body said, whatever its shape."""
@@ -204,10 +203,6 @@ def retry_after(response: httpx.Response) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
-def _is_safe(method: str) -> bool:
-    return method.upper() in ("GET", "HEAD", "OPTIONS")
-
-
 def raise_for_response(response: httpx.Response) -> None:
     """Raise the error an unsuccessful answer means; return quietly on 2xx."""
     status = response.status_code
@@ -222,7 +217,7 @@ def raise_for_response(response: httpx.Response) -> None:
     if status == 429:
         raise RetryLater(f"{where}: too many requests (429)", retry_after(response))
     if status >= 500:
-        if status == 503 or _is_safe(method):
+        if status == 503 or is_safe(method):
             raise RetryLater(said, retry_after(response))
         raise OutcomeUnknown(said, fix="Dagskassa looks for the voucher in Fortnox before it sends it again")
     if status == 403 or error.code in SCOPE_CODES:
@@ -234,14 +229,8 @@ def raise_for_response(response: httpx.Response) -> None:
 
 def translate_transport_error(exc: httpx.TransportError, method: str) -> RetryLater:
     """The error to raise (``from exc``) when no answer came: could Fortnox have stored the request?"""
-    what = f"Fortnox {method} {exc.request.url.path if _has_request(exc) else ''}".rstrip()
-    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
-        return RetryLater(f"{what}: could not reach Fortnox ({type(exc).__name__}: {exc})")
-    if _is_safe(method):
-        return RetryLater(f"{what}: no answer from Fortnox ({type(exc).__name__}: {exc})")
-    return OutcomeUnknown(
-        f"{what}: sent, but no answer came ({type(exc).__name__}: {exc})",
-        fix="Dagskassa looks for it in Fortnox before it sends it again",
+    return http_errors.translate_transport_error(
+        exc, "Fortnox", method, exc.request.url.path if _has_request(exc) else ""
     )
 
 

@@ -23,7 +23,10 @@ from dataclasses import dataclass
 
 import httpx
 
+from exporters import http_errors
 from exporters.core.errors import NotFound, OutcomeUnknown, Reconnect, Rejected, RetryLater
+from exporters.http_errors import Unauthorized as Unauthorized
+from exporters.http_errors import is_safe
 
 NO_ACCESS_TO_SCOPES = 4006
 TOO_MANY_REQUESTS = 4010
@@ -89,10 +92,6 @@ UNKNOWN_FIX = "Visma refused it; read Visma's message, correct it in Visma or in
 _WAIT = re.compile(r"try again in (\d+) seconds", re.IGNORECASE)
 
 
-class Unauthorized(Exception):
-    """Internal: Visma said 401 to an access token. The client refreshes once, then raises Reconnect."""
-
-
 @dataclass(frozen=True)
 class VismaError:
     """What a Visma error body said, whatever its shape."""
@@ -143,10 +142,6 @@ def wait_seconds(message: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def _is_safe(method: str) -> bool:
-    return method.upper() in ("GET", "HEAD", "OPTIONS")
-
-
 def raise_for_response(response: httpx.Response) -> None:
     """Raise the error an unsuccessful answer means; return quietly on 2xx."""
     status = response.status_code
@@ -163,7 +158,7 @@ def raise_for_response(response: httpx.Response) -> None:
         wait = float(header) if header.isdigit() else wait_seconds(error.message)
         raise RetryLater(f"{where}: too many requests ({error.message})", wait)
     if status >= 500:
-        if status == 503 or _is_safe(method):
+        if status == 503 or is_safe(method):
             raise RetryLater(said)
         raise OutcomeUnknown(said, fix="Dagskassa looks for the voucher in Visma before it sends it again")
     if error.code == NO_ACCESS_TO_SCOPES:
@@ -175,12 +170,4 @@ def raise_for_response(response: httpx.Response) -> None:
 
 def translate_transport_error(exc: httpx.TransportError, method: str, path: str) -> RetryLater:
     """The error to raise (``from exc``) when no answer came: could Visma have done the request?"""
-    what = f"Visma {method} {path}"
-    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-        return RetryLater(f"{what}: could not reach Visma ({type(exc).__name__}: {exc})")
-    if _is_safe(method):
-        return RetryLater(f"{what}: no answer from Visma ({type(exc).__name__}: {exc})")
-    return OutcomeUnknown(
-        f"{what}: sent, but no answer came ({type(exc).__name__}: {exc})",
-        fix="Dagskassa looks for it in Visma before it sends it again",
-    )
+    return http_errors.translate_transport_error(exc, "Visma", method, path)
