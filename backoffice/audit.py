@@ -19,6 +19,21 @@ def actor_name(actor: User | Register | None) -> str:
     return "system"
 
 
+def entry_values(
+    actor: User | Register | None, action: str, store: Store | None = None, subject: str = "", **details: Any
+) -> dict[str, Any]:
+    """The columns of one audit entry."""
+    return {
+        "agency_id": store.agency_id if store else (actor.agency_id if isinstance(actor, User) else None),
+        "store_id": store.id if store else None,
+        "user_id": actor.id if isinstance(actor, User) else None,
+        "actor": actor_name(actor),
+        "action": action,
+        "subject": subject,
+        "details": details,
+    }
+
+
 def record(
     session: Session,
     actor: User | Register | None,
@@ -27,17 +42,5 @@ def record(
     subject: str = "",
     **details: Any,
 ) -> None:
-    """Write one entry in the caller's transaction (an INSERT at once: the register API writes one per
-    Z-report, and the ORM's unit of work would cost more than the statement)."""
-    session.execute(
-        insert(AuditEntry),
-        {
-            "agency_id": store.agency_id if store else (actor.agency_id if isinstance(actor, User) else None),
-            "store_id": store.id if store else None,
-            "user_id": actor.id if isinstance(actor, User) else None,
-            "actor": actor_name(actor),
-            "action": action,
-            "subject": subject,
-            "details": details,
-        },
-    )
+    """Write one entry in the caller's transaction."""
+    session.execute(insert(AuditEntry), entry_values(actor, action, store, subject, **details))

@@ -17,7 +17,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from backoffice import audit
-from backoffice.models import Alert, Export, RefusedReport, Register, Store, ZReportRecord, utcnow
+from backoffice.models import Alert, AuditEntry, Export, RefusedReport, Register, Store, ZReportRecord, utcnow
 from backoffice.services.alerts import raise_alert
 from backoffice.services.exports import FORTNOX, build_options, waiting_state
 from backoffice.services.mapping import mapping_keys, settings_of, store_mapping
@@ -226,7 +226,8 @@ def plan(
     same = select(ZReportRecord.id).where(
         ZReportRecord.register_id == register.id, ZReportRecord.z_number == report.z_number
     )
-    existing_id, existing_hash, last = session.execute(  # one round trip, each part on the unique index
+    connection = session.connection()  # plain reads: the register API's hot path
+    existing_id, existing_hash, last = connection.execute(  # one round trip, each part on the unique index
         select(
             same.scalar_subquery(),
             same.with_only_columns(ZReportRecord.content_hash).scalar_subquery(),
@@ -282,7 +283,7 @@ def plan(
             )
     if result.alerts:  # only the ones not open already (read here, outside the write transaction)
         open_now = set(
-            session.execute(
+            connection.execute(
                 select(Alert.kind, Alert.message).where(
                     Alert.store_id == register.store_id,
                     Alert.resolved_at.is_(None),
@@ -315,15 +316,15 @@ def apply(session: Session, register: Register, decided: Plan) -> Outcome:
 
     report = received.report
     store = register.store
+    # Plain statements on the connection, not through the ORM: this is the register API's hot path.
+    connection = session.connection()
     if decided.alerts:
-        session.execute(
-            insert(Alert),
+        connection.execute(
+            insert(Alert.__table__),
             [{"store_id": store.id, "kind": k, "message": m, "fix": f} for k, m, f in decided.alerts],
         )
-    # A plain INSERT … RETURNING: this is the register API's hot path, and the ORM's unit of work for
-    # one new row costs more than the statement.
-    record_id = session.scalar(
-        insert(ZReportRecord).returning(ZReportRecord.id),
+    record_id = connection.execute(
+        insert(ZReportRecord.__table__).returning(ZReportRecord.__table__.c.id),
         {
             "store_id": store.id,
             "register_id": register.id,
@@ -337,7 +338,7 @@ def apply(session: Session, register: Register, decided: Plan) -> Outcome:
             "missing_items": report.missing_required_items(),
             "mapping_keys": mapping_keys(report),
         },
-    )
+    ).scalar_one()
     export = {
         "z_report_id": record_id,
         "store_id": store.id,
@@ -345,15 +346,17 @@ def apply(session: Session, register: Register, decided: Plan) -> Outcome:
         "channel": FORTNOX,
         **waiting_state(decided.voucher_error, decided.sync_sales),
     }
-    session.execute(insert(Export), export)
-    audit.record(
-        session,
-        register,
-        "z_report.received",
-        store,
-        f"Z {report.z_number} {report.business_date}",
-        z_report_id=record_id,
-        export_state=export["state"],
+    connection.execute(insert(Export.__table__), export)
+    connection.execute(
+        insert(AuditEntry.__table__),
+        audit.entry_values(
+            register,
+            "z_report.received",
+            store,
+            f"Z {report.z_number} {report.business_date}",
+            z_report_id=record_id,
+            export_state=export["state"],
+        ),
     )
     return Outcome(201, {"id": record_id, "z_number": report.z_number, "warnings": decided.warnings})
 

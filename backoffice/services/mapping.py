@@ -51,7 +51,9 @@ def entries_data(entries: Iterable[Any]) -> dict[str, Any]:
 
 def store_mapping(session: Session, store: Store, settings: SyncSettings | None = None) -> AccountMapping:
     settings = settings or settings_of(session, store, create=False)
-    entries = session.execute(
+    # Plain reads on the connection: this runs for every Z-report received.
+    connection = session.connection()
+    entries = connection.execute(
         select(MappingEntry.kind, MappingEntry.key, MappingEntry.account).where(
             MappingEntry.store_id == store.id
         )
@@ -59,7 +61,7 @@ def store_mapping(session: Session, store: Store, settings: SyncSettings | None 
     data = entries_data(entries)
     data["cost_center"] = settings.cost_center
     data["project"] = settings.project
-    rules = session.execute(
+    rules = connection.execute(
         select(FortnoxAccount.number, FortnoxAccount.cost_center_rule, FortnoxAccount.project_rule).where(
             FortnoxAccount.store_id == store.id,
             (FortnoxAccount.cost_center_rule != "ALLOWED") | (FortnoxAccount.project_rule != "ALLOWED"),
