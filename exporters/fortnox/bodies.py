@@ -7,8 +7,6 @@ Field names, types and lengths follow Fortnox's published schema (checked in the
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -17,23 +15,7 @@ from exporters.core.errors import FixData
 from exporters.core.mapping import NOTALLOWED, AccountMapping
 from exporters.core.voucher import ROW_TEXT_MAX, Voucher
 from exporters.core.zreport import InvoiceSale
-
-
-def encode_json(value: Any) -> bytes:
-    """JSON with ``Decimal`` written as a number from its exact digits (``json`` would need a float)."""
-
-    def encode(item: Any) -> str:
-        if isinstance(item, Decimal):
-            return format(item, "f")
-        if isinstance(item, Mapping):
-            return "{" + ",".join(f"{json.dumps(str(k))}:{encode(v)}" for k, v in item.items()) + "}"
-        if isinstance(item, list | tuple):
-            return "[" + ",".join(encode(v) for v in item) + "]"
-        if isinstance(item, float):
-            raise TypeError("money must be Decimal, not float")
-        return json.dumps(item, ensure_ascii=False)
-
-    return encode(value).encode("utf-8")
+from exporters.jsonmoney import encode_json as encode_json
 
 
 def voucher_body(voucher: Voucher, series: str | None = None) -> dict[str, Any]:

@@ -27,8 +27,8 @@ import httpx
 from config.settings import VismaSettings
 from exporters.core.errors import FixData, OutcomeUnknown, Reconnect, RetryLater
 from exporters.core.voucher import Voucher
-from exporters.fortnox.client import encode_json
 from exporters.fortnox.limiter import LimiterRegistry
+from exporters.jsonmoney import encode_json
 from exporters.tokens import TokenSet, TokenStore, utc_now
 from exporters.visma.errors import RECONNECT_FIX, Unauthorized, raise_for_response, translate_transport_error
 from exporters.visma.oauth import VismaOAuth
