@@ -12,10 +12,10 @@ through ``float``) and are read back as ``Decimal``.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -25,23 +25,23 @@ from urllib.parse import quote
 import httpx
 
 from config.settings import FortnoxSettings
-from exporters.core.errors import NotFound, OutcomeUnknown, Reconnect, RetryLater
+from exporters.api_client import ApiClient
+from exporters.core.errors import NotFound, RetryLater
 from exporters.core.mapping import AccountMapping
 from exporters.core.voucher import Voucher
 from exporters.core.zreport import Customer, InvoiceSale
-from exporters.fortnox.bodies import encode_json, invoice_body, voucher_body
-from exporters.fortnox.errors import Unauthorized, raise_for_response, translate_transport_error
+from exporters.fortnox.bodies import invoice_body, voucher_body
+from exporters.fortnox.errors import raise_for_response, translate_transport_error
 from exporters.fortnox.limiter import SlidingWindowLimiter
 from exporters.fortnox.oauth import FortnoxOAuth
 from exporters.fortnox.tokens import RECONNECT_FIX, TokenSet, TokenStore, utc_now
+from exporters.jsonmoney import encode_json as encode_json
 from exporters.providers import ChartAccount, NamedCode, PostedInvoice, PostedVoucher
 
 log = logging.getLogger(__name__)
 
 PAGE_LIMIT = 500
 CENT = Decimal("0.01")
-#: Seconds between attempts of a GET when Fortnox gives no Retry-After.
-GET_BACKOFF = (1.0, 3.0)
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,12 @@ def _date(value: Any) -> date | None:
     return date.fromisoformat(value) if isinstance(value, str) and value else None
 
 
-class FortnoxClient:
+class FortnoxClient(ApiClient):
     """One Fortnox connection (one company). Thread-safe when its store, limiter and httpx client are."""
+
+    service = "Fortnox"
+    reconnect_fix = RECONNECT_FIX
+    raise_for_response = staticmethod(raise_for_response)
 
     def __init__(
         self,
@@ -282,27 +286,6 @@ class FortnoxClient:
 
     # -- the one request path ------------------------------------------------------------------------
 
-    def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """GET with retries on 429, 5xx and network errors (a GET is harmless to repeat)."""
-        for attempt in range(self.get_attempts):
-            try:
-                return self._authorized("GET", path, params, None)
-            except OutcomeUnknown:
-                raise
-            except RetryLater as exc:
-                if attempt + 1 >= self.get_attempts:
-                    raise
-                pause = exc.retry_after if exc.retry_after is not None else GET_BACKOFF[min(attempt, 1)]
-                log.info("GET %s: %s; again in %.1f s", path, exc.message, pause)
-                self._sleep(pause)
-        raise AssertionError("unreachable")
-
-    def post(
-        self, path: str, body: Mapping[str, Any], params: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """POST once. A 401 is answered by one token refresh and one resend (Fortnox did nothing)."""
-        return self._authorized("POST", path, params, encode_json(body))
-
     def get_all(
         self, path: str, key: str, params: Mapping[str, Any] | None = None
     ) -> Iterator[dict[str, Any]]:
@@ -316,56 +299,16 @@ class FortnoxClient:
                 return
             page += 1
 
-    def _authorized(
-        self, method: str, path: str, params: Mapping[str, Any] | None, content: bytes | None
-    ) -> dict[str, Any]:
-        tokens = self.tokens.load()
-        if tokens.access_expired(self._now()):
-            tokens = self._refresh(tokens)
-        try:
-            return self._send(method, path, params, content, tokens)
-        except Unauthorized:
-            tokens = self._refresh(tokens)
-        try:
-            return self._send(method, path, params, content, tokens)
-        except Unauthorized as exc:
-            raise Reconnect(f"Fortnox refuses a fresh access token: {exc}", RECONNECT_FIX) from exc
-
     def renew_tokens(self) -> TokenSet:
         """Refresh now, whatever the access token's age: the scheduler's keep-alive, run well before the
         refresh token's 45 days are up. Raises Reconnect (and marks the connection) if it is dead."""
         return self._refresh(self.tokens.load())
 
-    def _refresh(self, stale: TokenSet) -> TokenSet:
-        return self.tokens.refresh(stale, self.oauth.refresh)
+    def _slot(self, path: str) -> AbstractContextManager[object]:
+        return self.limiter.slot()
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        content: bytes | None,
-        tokens: TokenSet,
-    ) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {tokens.access_token}", "Accept": "application/json"}
-        if content is not None:
-            headers["Content-Type"] = "application/json"
-        with self.limiter.slot():
-            try:
-                response = self.http.request(
-                    method, self.api_url + path, params=dict(params or {}), content=content, headers=headers
-                )
-            except httpx.TransportError as exc:
-                raise translate_transport_error(exc, method) from exc
-        raise_for_response(response)
-        if not response.content:
-            return {}
-        try:
-            return json.loads(response.content, parse_float=Decimal)
-        except ValueError as exc:
-            if method == "GET":
-                raise RetryLater(f"Fortnox {method} {path} answered non-JSON: {response.text[:200]}") from exc
-            raise OutcomeUnknown(f"Fortnox {method} {path} answered non-JSON: {response.text[:200]}") from exc
+    def _no_answer(self, exc: httpx.TransportError, method: str, path: str) -> RetryLater:
+        return translate_transport_error(exc, method)
 
 
 def posted_voucher(item: Mapping[str, Any]) -> PostedVoucher:

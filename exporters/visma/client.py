@@ -13,30 +13,28 @@ Amounts travel as JSON numbers written from ``Decimal`` and are read back as ``D
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import httpx
 
 from config.settings import VismaSettings
-from exporters.core.errors import FixData, OutcomeUnknown, Reconnect, RetryLater
+from exporters.api_client import ApiClient
+from exporters.core.errors import FixData, RetryLater
 from exporters.core.voucher import Voucher
 from exporters.fortnox.limiter import LimiterRegistry
-from exporters.jsonmoney import encode_json
-from exporters.tokens import TokenSet, TokenStore, utc_now
-from exporters.visma.errors import RECONNECT_FIX, Unauthorized, raise_for_response, translate_transport_error
+from exporters.tokens import TokenStore, utc_now
+from exporters.visma.errors import RECONNECT_FIX, raise_for_response, translate_transport_error
 from exporters.visma.oauth import VismaOAuth
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000  # Visma's documented maximum
-GET_BACKOFF = (1.0, 3.0)
 TRANSACTION_TEXT_MAX = 60
 DOCUMENT_TYPE_VOUCHER = 3
 
@@ -81,8 +79,12 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class VismaClient:
+class VismaClient(ApiClient):
     """One Visma connection (one company). Thread-safe when its store, limiters and httpx client are."""
+
+    service = "Visma"
+    reconnect_fix = RECONNECT_FIX
+    raise_for_response = staticmethod(raise_for_response)
 
     def __init__(
         self,
@@ -225,27 +227,6 @@ class VismaClient:
 
     # -- the one request path ------------------------------------------------------------------------
 
-    def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """GET with retries on 429, 5xx and network errors (a GET is harmless to repeat)."""
-        for attempt in range(self.get_attempts):
-            try:
-                return self._authorized("GET", path, params, None)
-            except OutcomeUnknown:
-                raise
-            except RetryLater as exc:
-                if attempt + 1 >= self.get_attempts:
-                    raise
-                pause = exc.retry_after if exc.retry_after is not None else GET_BACKOFF[min(attempt, 1)]
-                log.info("GET %s: %s; again in %.1f s", path, exc.message, pause)
-                self._sleep(pause)
-        raise AssertionError("unreachable")
-
-    def post(
-        self, path: str, body: Mapping[str, Any], params: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """POST once. A 401 is answered by one token refresh and one resend (Visma did nothing)."""
-        return self._authorized("POST", path, params, encode_json(body))
-
     def get_all(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Every item of a ``Meta``/``Data`` list, page by page (Visma's default page is only 50)."""
         page = 1
@@ -256,51 +237,13 @@ class VismaClient:
                 return
             page += 1
 
-    def _authorized(
-        self, method: str, path: str, params: Mapping[str, Any] | None, content: bytes | None
-    ) -> dict[str, Any]:
-        tokens = self.tokens.load()
-        if tokens.access_expired(self._now()):
-            tokens = self._refresh(tokens)
-        try:
-            return self._send(method, path, params, content, tokens)
-        except Unauthorized:
-            tokens = self._refresh(tokens)
-        try:
-            return self._send(method, path, params, content, tokens)
-        except Unauthorized as exc:
-            raise Reconnect(f"Visma refuses a fresh access token: {exc}", RECONNECT_FIX) from exc
-
-    def _refresh(self, stale: TokenSet) -> TokenSet:
-        return self.tokens.refresh(stale, self.oauth.refresh)
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        content: bytes | None,
-        tokens: TokenSet,
-    ) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {tokens.access_token}", "Accept": "application/json"}
-        if content is not None:
-            headers["Content-Type"] = "application/json"
+    def _slot(self, path: str) -> AbstractContextManager[object]:
+        """Visma limits each endpoint (the path's first part after /v2/) on its own."""
         endpoint = path.removeprefix("/v2/").split("/")[0].lower()
-        with self.limiters.for_connection(f"{self.tokens.connection_key}:{endpoint}").slot():
-            try:
-                response = self.http.request(
-                    method, self.api_url + path, params=dict(params or {}), content=content, headers=headers
-                )
-            except httpx.TransportError as exc:
-                raise translate_transport_error(exc, method, path) from exc
-        raise_for_response(response)
-        if not response.content:
-            return {}
-        try:
-            return json.loads(response.content, parse_float=Decimal)
-        except ValueError as exc:
-            error = RetryLater if method == "GET" else OutcomeUnknown
-            raise error(f"Visma {method} {path} answered non-JSON: {response.text[:200]}") from exc
+        return self.limiters.for_connection(f"{self.tokens.connection_key}:{endpoint}").slot()
+
+    def _no_answer(self, exc: httpx.TransportError, method: str, path: str) -> RetryLater:
+        return translate_transport_error(exc, method, path)
 
 
 def voucher_body(voucher: Voucher, cost_center_items: Mapping[str, CostCenterItem]) -> dict[str, Any]:
