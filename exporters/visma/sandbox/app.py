@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpx
 from flask import Flask
-from werkzeug.serving import make_server
 
+from exporters import sandbox_wsgi
 from exporters.visma.sandbox import admin, api, identity, vouchers  # noqa: F401 - vouchers adds its views to api.bp
 from exporters.visma.sandbox.api import INTERNAL_SERVER_ERROR, error_response, rate_limited
 from exporters.visma.sandbox.seed import seeded_state
@@ -82,32 +81,12 @@ def _drop(environ: dict[str, Any]) -> None:
     raise ConnectionAbortedError("Visma sandbox: connection dropped on purpose")
 
 
-class SandboxServer:
-    """``with SandboxServer() as sandbox: httpx.get(sandbox.base_url + "/_sandbox/ledger.json")``.
+class SandboxServer(sandbox_wsgi.SandboxServer):
+    """``with SandboxServer() as sandbox: httpx.get(sandbox.base_url + "/_sandbox/ledger.json")``: the Visma
+    sandbox on a thread (see :class:`exporters.sandbox_wsgi.SandboxServer`)."""
 
-    Threaded werkzeug on ``host:port`` (port 0 picks a free one); ``state`` is the seeded sandbox unless
-    one is given, and stays reachable for the test to turn knobs or read the ledger."""
-
-    def __init__(self, state: SandboxState | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.state = state if state is not None else seeded_state()
-        self._server = make_server(host, port, create_app(self.state), threaded=True)
-        self.base_url = f"http://{host}:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="visma-sandbox", daemon=True
-        )
-
-    def start(self) -> SandboxServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread.is_alive():
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-        self._server.server_close()
-
-    def __enter__(self) -> SandboxServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    state: SandboxState
+    thread_name = "visma-sandbox"
+    poll_interval = 0.05
+    seeded_state = staticmethod(seeded_state)
+    create_app = staticmethod(create_app)
