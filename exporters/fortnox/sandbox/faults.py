@@ -1,72 +1,36 @@
-"""Latency and injected faults, as WSGI middleware in front of the emulated Fortnox.
-
-A dropped connection looks the same to an httpx client in both ways the sandbox runs:
-
-- served over real HTTP (werkzeug), the socket is shut down without an answer, and httpx raises
-  ``RemoteProtocolError``; a ``timeout`` holds the request ``timeout_sleep_s`` first, so a client with a
-  shorter read timeout raises ``ReadTimeout``;
-- mounted in process (``httpx.WSGITransport``), there is no socket, so the sandbox raises what httpx
-  would have raised: ``httpx.RemoteProtocolError`` or, at once, ``httpx.ReadTimeout``.
-
-``store_then_drop`` runs the request to the end (the voucher is stored, its number taken) and only then
-drops the connection: the client cannot know whether it was stored.
+"""Latency and injected faults, as WSGI middleware in front of the emulated Fortnox: the shared
+:class:`exporters.sandbox_wsgi.FaultLayer` (how drops, timeouts and ``store_then_drop`` look to a client)
+with Fortnox's answers to a ``5xx`` and a ``429``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
-import time
-from collections.abc import Iterable
 from typing import Any
-
-import httpx
 
 from exporters.fortnox.sandbox.api import RATE_LIMITED_BODY
 from exporters.fortnox.sandbox.errors import SYSTEM_ERROR
-from exporters.fortnox.sandbox.state import Fault, SandboxState
+from exporters.fortnox.sandbox.state import Fault
+from exporters.sandbox_wsgi import FaultLayer, StartResponse
 
 ADMIN_PREFIX = "/_sandbox"
 
-StartResponse = Any
-WSGIApp = Any
 
+class FaultInjector(FaultLayer):
+    """Latency and injected faults for every request but the sandbox's own pages (``/_sandbox``)."""
 
-class FaultInjector:
-    def __init__(self, app: WSGIApp, state: SandboxState) -> None:
-        self.app = app
-        self.state = state
+    system = "Fortnox"
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        if path.startswith(ADMIN_PREFIX):
-            return self.app(environ, start_response)
-        with self.state.lock:
-            fault = self.state.pick_fault(environ["REQUEST_METHOD"], path)
-            latency_s = self.state.knobs.latency_ms / 1000
-            timeout_sleep_s = self.state.knobs.timeout_sleep_s
-        if latency_s:
-            time.sleep(latency_s)
-        if fault is None:
-            return self.app(environ, start_response)
-        if fault.kind == "5xx":
-            return _error_answer(fault, start_response)
-        if fault.kind == "429":
-            return _respond(start_response, 429, "application/json", json.dumps(RATE_LIMITED_BODY))
-        if fault.kind == "timeout":
-            if environ.get("werkzeug.socket") is None:
-                raise httpx.ReadTimeout("Fortnox sandbox: no answer in time (injected timeout)")
-            time.sleep(timeout_sleep_s)
-        elif fault.kind == "store_then_drop":
-            answer = self.app(environ, lambda *args, **kwargs: lambda data: None)
-            try:
-                for _ in answer:
-                    pass
-            finally:
-                getattr(answer, "close", lambda: None)()
-        _drop(environ)
-        raise AssertionError("unreachable")  # _drop always raises
+    def faulted(self, path: str) -> bool:
+        return not path.startswith(ADMIN_PREFIX)
+
+    def error_answer(
+        self, fault: Fault, environ: dict[str, Any], start_response: StartResponse
+    ) -> list[bytes]:
+        return _error_answer(fault, start_response)
+
+    def rate_limited_answer(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        return _respond(start_response, 429, "application/json", json.dumps(RATE_LIMITED_BODY))
 
 
 def _error_answer(fault: Fault, start_response: StartResponse) -> list[bytes]:
@@ -85,13 +49,3 @@ def _respond(start_response: StartResponse, status: int, content_type: str, body
     reason = {429: "Too Many Requests", 500: "Internal Server Error"}.get(status, "Service Unavailable")
     start_response(f"{status} {reason}", [("Content-Type", content_type), ("Content-Length", str(len(data)))])
     return [data]
-
-
-def _drop(environ: dict[str, Any]) -> None:
-    sock = environ.get("werkzeug.socket")
-    if sock is None:
-        raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-    # werkzeug treats a ConnectionError as "the client went away" and writes nothing more.
-    raise ConnectionAbortedError("Fortnox sandbox: connection dropped on purpose")

@@ -1,30 +1,22 @@
 """The Visma sandbox as a WSGI app: ``create_app(state)`` with its fault and latency knobs, and
 :class:`SandboxServer`, which serves it on 127.0.0.1 from a thread.
 
-Faults happen at the network's edge, where a real client would meet them (as in the Fortnox sandbox).
-Over real HTTP (``dagskassa visma-sandbox`` or :class:`SandboxServer`) a ``drop`` shuts the socket without
-an answer and a ``timeout`` holds the request ``timeout_sleep_s`` first. Mounted in process
-(``httpx.WSGITransport``) there is no socket, so the sandbox raises what httpx would have raised:
-``httpx.RemoteProtocolError`` or, at once, ``httpx.ReadTimeout``. Either way the client under test runs
-the very code path it runs against Visma.
+Faults happen at the network's edge, where a real client would meet them: the shared
+:class:`exporters.sandbox_wsgi.FaultLayer` (as in the Fortnox sandbox) with Visma's 5xx and 429 answers.
 """
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import httpx
 from flask import Flask
 
 from exporters import sandbox_wsgi
 from exporters.visma.sandbox import admin, api, identity, vouchers  # noqa: F401 - vouchers adds its views to api.bp
 from exporters.visma.sandbox.api import INTERNAL_SERVER_ERROR, error_response, rate_limited
 from exporters.visma.sandbox.seed import seeded_state
-from exporters.visma.sandbox.state import SandboxState
+from exporters.visma.sandbox.state import Fault, SandboxState
 
 
 def create_app(state: SandboxState) -> Flask:
@@ -37,48 +29,22 @@ def create_app(state: SandboxState) -> Flask:
     return app
 
 
-class FaultMiddleware:
+class FaultMiddleware(sandbox_wsgi.FaultLayer):
     """Latency and injected faults for ``/v2/`` and ``/connect/`` requests."""
 
-    def __init__(self, app: Callable, state: SandboxState) -> None:
-        self.app = app
-        self.state = state
+    system = "Visma"
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        if not path.startswith(("/v2/", "/connect/")):
-            return self.app(environ, start_response)
-        state = self.state
-        if state.knobs.latency_ms:
-            time.sleep(state.knobs.latency_ms / 1000)
-        with state.lock:
-            fault = state.pick_fault(environ["REQUEST_METHOD"], path)
-        if fault is None:
-            return self.app(environ, start_response)
-        if fault.kind == "5xx":
-            answer = error_response(fault.status, INTERNAL_SERVER_ERROR, "An error has occurred.")
-            return answer(environ, start_response)
-        if fault.kind == "429":
-            return rate_limited(55, state.knobs.rate_limit)(environ, start_response)
-        if fault.kind == "store_then_drop":
-            for _chunk in self.app(environ, lambda *args, **kwargs: None):
-                pass
-        if fault.kind == "timeout":
-            if environ.get("werkzeug.socket") is None:
-                raise httpx.ReadTimeout("Visma sandbox: no answer in time (injected timeout)")
-            time.sleep(state.knobs.timeout_sleep_s)
-        _drop(environ)
-        raise AssertionError("unreachable")  # _drop always raises
+    def faulted(self, path: str) -> bool:
+        return path.startswith(("/v2/", "/connect/"))
 
+    def error_answer(
+        self, fault: Fault, environ: dict[str, Any], start_response: Callable
+    ) -> Iterable[bytes]:
+        answer = error_response(fault.status, INTERNAL_SERVER_ERROR, "An error has occurred.")
+        return answer(environ, start_response)
 
-def _drop(environ: dict[str, Any]) -> None:
-    sock = environ.get("werkzeug.socket")
-    if sock is None:
-        raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-    # werkzeug treats a ConnectionError as "the client went away" and writes nothing more.
-    raise ConnectionAbortedError("Visma sandbox: connection dropped on purpose")
+    def rate_limited_answer(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        return rate_limited(55, self.state.knobs.rate_limit)(environ, start_response)
 
 
 class SandboxServer(sandbox_wsgi.SandboxServer):
