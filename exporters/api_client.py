@@ -42,13 +42,23 @@ class ApiClient:
     #: The fix when even a fresh access token is refused.
     reconnect_fix: ClassVar[str]
 
-    http: httpx.Client
-    tokens: TokenStore
-    oauth: Refresher
-    api_url: str
-    get_attempts: int
-    _now: Callable[[], datetime]
-    _sleep: Callable[[float], None]
+    def __init__(
+        self,
+        http: httpx.Client,
+        tokens: TokenStore,
+        oauth: Refresher,
+        api_url: str,
+        now: Callable[[], datetime],
+        sleep: Callable[[float], None],
+        get_attempts: int,
+    ) -> None:
+        self.http = http
+        self.tokens = tokens
+        self.oauth = oauth
+        self.api_url = api_url.rstrip("/")
+        self._now = now
+        self._sleep = sleep
+        self.get_attempts = get_attempts
 
     @staticmethod
     def raise_for_response(response: httpx.Response) -> None:

@@ -86,14 +86,8 @@ class FortnoxClient(ApiClient):
         sleep: Callable[[float], None] = time.sleep,
         get_attempts: int = 3,
     ) -> None:
-        self.http = http
-        self.tokens = tokens
-        self.oauth = oauth
+        super().__init__(http, tokens, oauth, api_url, now, sleep, get_attempts)
         self.limiter = limiter
-        self.api_url = api_url.rstrip("/")
-        self._now = now
-        self._sleep = sleep
-        self.get_attempts = get_attempts
         #: Items per page of a list (Fortnox allows at most 500).
         self.page_limit = PAGE_LIMIT
 

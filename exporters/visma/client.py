@@ -97,14 +97,8 @@ class VismaClient(ApiClient):
         sleep: Callable[[float], None] = time.sleep,
         get_attempts: int = 3,
     ) -> None:
-        self.http = http
-        self.tokens = tokens
-        self.oauth = oauth
+        super().__init__(http, tokens, oauth, api_url, now, sleep, get_attempts)
         self.limiters = limiters
-        self.api_url = api_url.rstrip("/")
-        self._now = now
-        self._sleep = sleep
-        self.get_attempts = get_attempts
 
     @classmethod
     def from_settings(
