@@ -27,7 +27,7 @@ from config.settings import VismaSettings
 from exporters.api_client import ApiClient
 from exporters.core.errors import FixData, RetryLater
 from exporters.core.voucher import Voucher
-from exporters.fortnox.limiter import LimiterRegistry
+from exporters.limiter import LimiterRegistry
 from exporters.tokens import TokenStore, utc_now
 from exporters.visma.errors import RECONNECT_FIX, raise_for_response, translate_transport_error
 from exporters.visma.oauth import VismaOAuth

@@ -24,7 +24,7 @@ from exporters.core.errors import FixData, NotFound
 from exporters.core.mapping import ALLOWED, MANDATORY, NOTALLOWED, AccountMapping
 from exporters.core.voucher import Voucher
 from exporters.core.zreport import InvoiceSale
-from exporters.fortnox.limiter import LimiterRegistry
+from exporters.limiter import LimiterRegistry
 from exporters.providers import (
     ChartAccount,
     CheckResult,

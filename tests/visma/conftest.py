@@ -15,7 +15,7 @@ import pytest
 from config.settings import VismaSettings
 from exporters.core import build_voucher, parse_mapping, parse_z_report
 from exporters.core.zreport import ZReport
-from exporters.fortnox.limiter import LimiterRegistry
+from exporters.limiter import LimiterRegistry
 from exporters.providers import get_provider
 from exporters.tokens import InMemoryTokenStore, TokenSet
 from exporters.visma.oauth import SCOPES, VismaOAuth

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from exporters.core.errors import OutcomeUnknown, Reconnect, Rejected, RetryLater
-from exporters.fortnox.limiter import LimiterRegistry
+from exporters.limiter import LimiterRegistry
 from exporters.providers import get_provider
 from exporters.tokens import InMemoryTokenStore
 from exporters.visma.provider import VismaSession
