@@ -46,10 +46,11 @@ def parse_money(value: object) -> Decimal:
         raise MoneyFormatError(f'expected a decimal string like "1234.50", got {value!r}')
     if not amount.is_finite():
         raise MoneyFormatError(f"expected a finite amount, got {value!r}")
-    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
-        raise MoneyFormatError(f"{value!r} has more than two decimals; amounts are in whole öre")
+    # Size first: quantizing a huge amount ("1E+999") overflows the decimal context.
     if abs(amount) >= Decimal("1e12"):
         raise MoneyFormatError(f"{value!r} is too large for an amount (at most 999 999 999 999.99)")
+    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
+        raise MoneyFormatError(f"{value!r} has more than two decimals; amounts are in whole öre")
     return amount.quantize(CENT)
 
 
