@@ -11,9 +11,9 @@ from typing import Any, ClassVar
 from exporters import sandbox_kit
 from exporters.fortnox.sandbox.books import Tenant
 from exporters.fortnox.sandbox.scopes import KNOWN_SCOPES
-from exporters.sandbox_kit import FAULT_KINDS, STOCKHOLM, Clock
-
-__all__ = ["FAULT_KINDS", "STOCKHOLM", "Clock", "Fault", "Knobs", "SandboxState"]
+from exporters.sandbox_kit import FAULT_KINDS as FAULT_KINDS
+from exporters.sandbox_kit import STOCKHOLM as STOCKHOLM
+from exporters.sandbox_kit import Clock as Clock
 
 AUTH_CODE_LIFETIME = timedelta(minutes=10)
 ACCESS_TOKEN_LIFETIME = timedelta(hours=1)

@@ -11,9 +11,9 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from exporters import sandbox_kit
-from exporters.sandbox_kit import FAULT_KINDS, STOCKHOLM, Clock
-
-__all__ = ["FAULT_KINDS", "STOCKHOLM", "Clock", "Company", "Fault", "Knobs", "SandboxState"]
+from exporters.sandbox_kit import FAULT_KINDS as FAULT_KINDS
+from exporters.sandbox_kit import STOCKHOLM as STOCKHOLM
+from exporters.sandbox_kit import Clock as Clock
 
 AUTH_CODE_LIFETIME = timedelta(minutes=5)
 ACCESS_TOKEN_LIFETIME = timedelta(hours=1)  # FACTS.md section 1: expires_in 3600
