@@ -34,18 +34,17 @@ def settings_of(session: Session, store: Store, create: bool = True) -> SyncSett
     return settings
 
 
-def entries_data(entries: Iterable[Any]) -> dict[str, Any]:
-    """Entries (anything with ``kind``, ``key``, ``account``) in the mapping file form of
-    :func:`exporters.core.parse_mapping`."""
+def entries_data(entries: Iterable[tuple[str, str, int]]) -> dict[str, Any]:
+    """``(kind, key, account)`` entries in the mapping file form of :func:`exporters.core.parse_mapping`."""
     data: dict[str, Any] = {}
-    for entry in entries:
-        if entry.kind in SINGLE:
-            data[entry.kind] = entry.account
-        elif entry.kind == "product_groups":
-            group, _, rate = entry.key.rpartition("|")
-            data.setdefault("product_groups", {}).setdefault(group, {})[rate] = entry.account
+    for kind, key, account in entries:
+        if kind in SINGLE:
+            data[kind] = account
+        elif kind == "product_groups":
+            group, _, rate = key.rpartition("|")
+            data.setdefault("product_groups", {}).setdefault(group, {})[rate] = account
         else:
-            data.setdefault(entry.kind, {})[entry.key] = entry.account
+            data.setdefault(kind, {})[key] = account
     return data
 
 
@@ -58,15 +57,32 @@ def store_mapping(session: Session, store: Store, settings: SyncSettings | None 
             MappingEntry.store_id == store.id
         )
     ).all()
-    data = entries_data(entries)
-    data["cost_center"] = settings.cost_center
-    data["project"] = settings.project
     rules = connection.execute(
         select(FortnoxAccount.number, FortnoxAccount.cost_center_rule, FortnoxAccount.project_rule).where(
             FortnoxAccount.store_id == store.id,
             (FortnoxAccount.cost_center_rule != "ALLOWED") | (FortnoxAccount.project_rule != "ALLOWED"),
         )
     ).all()
+    return _mapping(
+        tuple(sorted(map(tuple, entries))),
+        tuple(sorted(map(tuple, rules))),
+        settings.cost_center,
+        settings.project,
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _mapping(
+    entries: tuple[tuple[str, str, int], ...],
+    rules: tuple[tuple[int, str, str], ...],
+    cost_center: str | None,
+    project: str | None,
+) -> AccountMapping:
+    """The mapping from what the database holds; a pure function of its arguments, so it is remembered
+    (the register API builds one per Z-report, and most days nothing in it changed)."""
+    data = entries_data(entries)
+    data["cost_center"] = cost_center
+    data["project"] = project
     data["cost_center_rules"] = {str(n): cc for n, cc, _ in rules if cc != "ALLOWED"}
     data["project_rules"] = {str(n): pr for n, _, pr in rules if pr != "ALLOWED"}
     return parse_mapping(data, bas_defaults())
@@ -197,7 +213,7 @@ def save_mapping(session: Session, store: Store, user: User, form: dict[str, str
         (e.kind, e.key): e
         for e in session.scalars(select(MappingEntry).where(MappingEntry.store_id == store.id))
     }
-    data = entries_data([MappingEntry(kind=k, key=key, account=a) for (k, key), a in wanted.items() if a])
+    data = entries_data((kind, key, account) for (kind, key), account in wanted.items() if account)
     try:
         parse_mapping(data, bas_defaults())
     except MappingInvalid as exc:
