@@ -218,12 +218,12 @@ def main() -> None:
     )
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temporary folder")
     parser.add_argument("--seconds", type=float, default=5)
-    parser.add_argument("--clients", type=int, default=8, help="concurrent registers posting")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent registers posting")
     parser.add_argument(
-        "--rate", type=float, default=0, help="offered load in requests/s (0: as fast as possible)"
+        "--rate", type=float, default=300, help="offered load in requests/s (0: as fast as possible)"
     )
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         url = args.database_url or f"sqlite:///{folder}/bench.sqlite"
