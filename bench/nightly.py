@@ -49,6 +49,7 @@ from backoffice.services.ingest import ingest
 from backoffice.services.mapping import settings_of
 from backoffice.services.registers import authenticate, create_enrollment_code, enroll
 from config.settings import Settings
+from exporters.core.zreport import check_digit
 from exporters.fortnox import sandbox
 from exporters.fortnox.sandbox.seed import seed_tenant
 from exporters.fortnox.sandbox.state import User as SandboxUser
@@ -58,11 +59,7 @@ BUSINESS_DATE = None  # yesterday in the sandbox's clock, set in main()
 
 def org_number(serial: int) -> str:
     digits = f"55{serial:07d}"
-    total = 0
-    for index, digit in enumerate(int(c) for c in digits):
-        doubled = digit * (2 - index % 2)
-        total += doubled // 10 + doubled % 10
-    return f"{digits[:6]}-{digits[6:]}{(10 - total % 10) % 10}"
+    return f"{digits[:6]}-{digits[6:]}{check_digit(digits)}"
 
 
 def z_report(org: str, day: str) -> bytes:

@@ -60,17 +60,22 @@ COUNT_AMOUNT_FIELDS = (
 COUNT_FIELDS = ("receipts", "drawer_openings", "goods_sold", "services_sold")
 
 
+def check_digit(digits: str) -> int:
+    """The Luhn check digit of nine digits, as Swedish organisation numbers end with."""
+    total = 0
+    for index, digit in enumerate(int(c) for c in digits):
+        doubled = digit * (2 - index % 2)
+        total += doubled // 10 + doubled % 10
+    return (10 - total % 10) % 10
+
+
 def org_number_is_valid(org_number: str) -> bool:
     """A Swedish organisation number (NNNNNN-NNNN) whose last digit is its Luhn check digit."""
     match = _ORG_NUMBER.match(org_number)
     if not match:
         return False
-    digits = [int(c) for c in match.group(1) + match.group(2)]
-    total = 0
-    for index, digit in enumerate(digits[:9]):
-        doubled = digit * (2 - index % 2)
-        total += doubled // 10 + doubled % 10
-    return (10 - total % 10) % 10 == digits[9]
+    digits = match.group(1) + match.group(2)
+    return check_digit(digits[:9]) == int(digits[9])
 
 
 def vat_of(net: Decimal, vat_rate: str) -> Decimal:

@@ -15,6 +15,7 @@ from backoffice.services.fortnox import Fortnox, connection_row, finish_connect,
 from backoffice.services.ingest import ingest
 from backoffice.services.mapping import settings_of
 from backoffice.services.registers import authenticate
+from exporters.core.zreport import check_digit
 from exporters.fortnox.sandbox.seed import seed_tenant
 from exporters.fortnox.sandbox.state import User as SandboxUser
 from tests.backoffice.factories import enrolled_token, z_report
@@ -74,11 +75,7 @@ def ledger(fortnox_state, marker_part: str = "[dk:") -> list:
 def org_number(serial: int) -> str:
     """A valid Swedish organisation number (its Luhn check digit right) for test company ``serial``."""
     digits = f"55{serial:07d}"
-    total = 0
-    for index, digit in enumerate(int(c) for c in digits):
-        doubled = digit * (2 - index % 2)
-        total += doubled // 10 + doubled % 10
-    return f"{digits[:6]}-{digits[6:]}{(10 - total % 10) % 10}"
+    return f"{digits[:6]}-{digits[6:]}{check_digit(digits)}"
 
 
 def add_companies(fortnox_state, count: int, first: int = 200001) -> list[tuple[int, str, tuple[str, str]]]:
