@@ -76,7 +76,7 @@ def post_z_report() -> Response:
     session = db()
     for attempt in (1, 2):
         begin_read(session)
-        register = registers.authenticate(session, _bearer_token())
+        register = registers.device(session, _bearer_token())
         if register is None:
             return _error(
                 401,

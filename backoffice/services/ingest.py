@@ -13,7 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from backoffice import audit
@@ -301,7 +301,9 @@ def apply(session: Session, register: Register, decided: Plan) -> Outcome:
     now = utcnow()
     # Last contact to the minute: not one UPDATE per report for a figure people read in minutes.
     if register.last_contact_at is None or now - register.last_contact_at > CONTACT_RESOLUTION:
-        register.last_contact_at = now
+        session.connection().execute(
+            update(Register.__table__).where(Register.id == register.id).values(last_contact_at=now)
+        )
     if decided.outcome is not None:
         return decided.outcome
     received = decided.received
