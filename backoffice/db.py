@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 import time
 from decimal import Decimal
 from typing import Annotated, Any
@@ -93,6 +94,12 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     return engine
 
 
+def _locked() -> OperationalError:
+    return OperationalError(
+        "BEGIN IMMEDIATE", None, Exception(f"database is locked: no write turn in {WRITE_LOCK_TIMEOUT:.0f} s")
+    )
+
+
 def _wait_for_lock(fd: int) -> None:
     """Take the writers' file lock, polling at a millisecond or so, for at most WRITE_LOCK_TIMEOUT
     seconds: a blocking ``flock`` would hang for ever if one thread waited on itself (a second write
@@ -105,9 +112,7 @@ def _wait_for_lock(fd: int) -> None:
             return
         except BlockingIOError:
             if time.monotonic() > deadline:
-                raise OperationalError(
-                    "BEGIN IMMEDIATE", None, Exception("database is locked: no write turn in 15 s")
-                ) from None
+                raise _locked() from None
             time.sleep(pause)
             pause = min(pause * 2, 0.002)
 
@@ -117,16 +122,29 @@ def _serialize_sqlite_writers(engine: Engine) -> None:
     fails halfway when it upgrades a read lock) and waits for its turn on an ``flock`` first.
 
     SQLite's own busy handler waits by sleeping in growing steps (up to 100 ms), which shows as a long
-    tail of answer times when two processes write; the file lock is polled every millisecond or two.
+    tail of answer times when two processes write; the file lock is polled every millisecond or two
+    by one thread per process, the others wait on a thread lock.
     """
+
+    # Threads of one process queue on a lock of their own (woken at once); only the thread at the head
+    # polls the file lock against other processes.
+    process_turn = threading.Lock()
 
     def lock(connection: Any) -> None:
         if connection.get_execution_options().get(READ_ONLY):
             connection.exec_driver_sql("BEGIN")
             return
-        fd = connection.connection._connection_record.info.get("writer_lock")
+        record = connection.connection._connection_record
+        fd = record.info.get("writer_lock")
         if fd is not None:
-            _wait_for_lock(fd)
+            if not process_turn.acquire(timeout=WRITE_LOCK_TIMEOUT):
+                raise _locked()
+            record.info["has_turn"] = True
+            try:
+                _wait_for_lock(fd)
+            except OperationalError:
+                unlock_record(None, record)
+                raise
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     def unlock_connection(connection: Any) -> None:
@@ -136,8 +154,11 @@ def _serialize_sqlite_writers(engine: Engine) -> None:
         fd = record.info.get("writer_lock") if record is not None else None
         if fd is not None:
             fcntl.flock(fd, fcntl.LOCK_UN)
+            if record.info.pop("has_turn", False):
+                process_turn.release()
 
     def close_record(_dbapi_connection: Any, record: Any) -> None:
+        unlock_record(None, record)  # a connection closed mid-transaction (invalidated) gives its turn up
         fd = record.info.pop("writer_lock", None)
         if fd is not None:
             os.close(fd)
