@@ -79,9 +79,11 @@ def move(
     fix: str | None = None,
     code: str | None = None,
     next_attempt_at: datetime | None = None,
+    action: str | None = None,
     **details: Any,
 ) -> None:
-    """Move ``export`` to ``state``, keeping its error fields and the audit log in step."""
+    """Move ``export`` to ``state``, keeping its error fields and the audit log in step. The audit entry
+    is ``export.<state>``, or ``action`` when a person's action names it better (``export.resend``)."""
     if state not in TRANSITIONS.get(export.state, frozenset()) and state != export.state:
         raise TransitionRefused(f"export {export.id}: {export.state} -> {state} is not a transition")
     previous = export.state
@@ -103,7 +105,7 @@ def move(
     record(
         session,
         actor,
-        f"export.{state}",
+        action or f"export.{state}",
         store=export.store,
         subject=f"{export.channel} {export.business_date.isoformat()} Z {export.z_report.z_number}",
         previous=previous,

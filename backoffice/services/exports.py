@@ -7,22 +7,28 @@ audit log) so the pipeline picks the export up.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backoffice import audit
-from backoffice.models import Export, Store, SyncSettings, User, ZReportRecord, utcnow
+from backoffice.models import Export, Store, SyncSettings, User, ZReportRecord
+from backoffice.pipeline import states
 from backoffice.services.mapping import settings_of, store_mapping
 from exporters.core import BuildOptions, Voucher, ZReport, build_voucher, parse_z_report
 from exporters.core.errors import FixData
 
 FORTNOX = "fortnox"
-RECEIVED, READY, NEEDS_ATTENTION, POSTED = "received", "ready", "needs_attention", "posted"
+RECEIVED, READY, NEEDS_ATTENTION, POSTED = (
+    states.RECEIVED,
+    states.READY,
+    states.NEEDS_ATTENTION,
+    states.POSTED,
+)
 #: States from which a person may ask for the day to be sent (again).
-SENDABLE = ("received", "ready", "needs_attention", "rejected", "retry_wait", "held_duplicate")
+SENDABLE = (RECEIVED, READY, NEEDS_ATTENTION, states.REJECTED, states.RETRY_WAIT, states.HELD_DUPLICATE)
 
 
 def load_z_report(record: ZReportRecord) -> ZReport:
@@ -60,20 +66,8 @@ def evaluate(export: Export, voucher_error: FixData | None, sync_sales: bool) ->
         setattr(export, name, value)
 
 
-def _set_state(session: Session, export: Export, store: Store, user: User, action: str, state: str) -> None:
-    before = export.state
-    export.state = state
-    export.next_attempt_at = utcnow() if state == READY else None
-    audit.record(
-        session,
-        user,
-        action,
-        store,
-        f"Z {export.z_report_id} {export.business_date}",
-        export_id=export.id,
-        before=before,
-        after=state,
-    )
+def _set_state(session: Session, export: Export, user: User, action: str, state: str) -> None:
+    states.move(session, export, state, actor=user, now=datetime.now(UTC), action=action, export_id=export.id)
 
 
 def send_now(session: Session, store: Store, user: User, export: Export) -> str | None:
@@ -84,20 +78,22 @@ def send_now(session: Session, store: Store, user: User, export: Export) -> str 
     if error is not None:
         evaluate(export, error, True)
         return error.message
-    _set_state(session, export, store, user, "export.send_now", READY)
+    # From held_duplicate this is the manager's "post anyway": skip the duplicate check once.
+    export.forced = export.state == states.HELD_DUPLICATE
+    _set_state(session, export, user, "export.send_now", READY)
     return None
 
 
 def resend(session: Session, store: Store, user: User, export: Export) -> None:
     """Post the day again (a correction after a mapping change is the pipeline's: reversal + new)."""
     export.attempts = 0
-    _set_state(session, export, store, user, "export.resend", READY)
+    _set_state(session, export, user, "export.resend", READY)
 
 
 def mark_booked(session: Session, store: Store, user: User, export: Export) -> None:
     """The manager says the day is already in the books (e.g. by hand): never post it."""
     export.external_ref = export.external_ref or "marked by hand"
-    _set_state(session, export, store, user, "export.marked_booked", POSTED)
+    _set_state(session, export, user, "export.marked_booked", POSTED)
 
 
 def post_missing_since(session: Session, store: Store, user: User, since: date) -> int:
@@ -106,7 +102,7 @@ def post_missing_since(session: Session, store: Store, user: User, since: date) 
         select(Export).where(
             Export.store_id == store.id,
             Export.business_date >= since,
-            Export.state.in_((RECEIVED, NEEDS_ATTENTION, "rejected", "retry_wait")),
+            Export.state.in_((RECEIVED, NEEDS_ATTENTION, states.REJECTED, states.RETRY_WAIT)),
         )
     ).all()
     settings = settings_of(session, store)
@@ -118,7 +114,7 @@ def post_missing_since(session: Session, store: Store, user: User, since: date) 
         except FixData as exc:
             evaluate(export, exc, True)
             continue
-        export.state, export.next_attempt_at = READY, utcnow()
+        states.move(session, export, READY, actor=user, now=datetime.now(UTC), action="export.queued_missing")
         count += 1
     audit.record(session, user, "export.post_missing", store, since.isoformat(), queued=count)
     return count

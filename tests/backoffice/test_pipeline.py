@@ -22,6 +22,7 @@ from backoffice.pipeline import states
 from backoffice.pipeline.exporting import attempt
 from backoffice.pipeline.runtime import fortnox_runtime
 from backoffice.pipeline.worker import ExportWorker
+from backoffice.services.exports import send_now
 from backoffice.services.fortnox import (
     DbTokenStore,
     Fortnox,
@@ -175,6 +176,16 @@ def test_a_day_already_booked_by_a_sie_import_is_held_with_evidence(
     assert export.state == states.HELD_DUPLICATE
     assert export.evidence and "Import SIE" in export.evidence[0]["description"]
     assert ledger(fortnox_state) == []
+    # The manager looks, decides it is not the same day, and posts anyway: posted once, not held again.
+    with Session(engine) as db:
+        export = db.scalars(select(Export)).one()
+        manager = db.scalars(select(User).where(User.email == world.manager_a)).one()
+        assert send_now(db, db.get(Store, store), manager, export) is None
+        db.commit()
+    worker(fortnox).run_once()
+    (export,) = exports(engine)
+    assert export.state == states.POSTED
+    assert len(ledger(fortnox_state)) == 1
 
 
 @pytest.mark.parametrize("seed", [11, 12])
