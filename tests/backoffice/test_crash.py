@@ -30,7 +30,7 @@ from tests.backoffice.fortnox_world import connect_store, ledger, send_days
 
 DAGSKASSA = Path(sys.executable).with_name("dagskassa")
 KILLS = int(os.environ.get("TEST_CRASH_KILLS", "200"))
-DAYS = 80
+DAYS = 240  # 2026-03-14 onwards: all inside the sandbox's financial year
 
 
 def start_worker(env: dict[str, str]) -> subprocess.Popen:
@@ -56,7 +56,7 @@ def states_now(engine) -> Counter:
 @pytest.mark.slow
 def test_workers_killed_at_200_random_points_post_every_day_exactly_once(tmp_path):
     state = sandbox.seeded_state(seed=5)
-    state.knobs.latency_ms = 15
+    state.knobs.latency_ms = 40
     state.knobs.rate_limit_enabled = False  # the point here is dying, not waiting for Fortnox's window
     key = Fernet.generate_key().decode()
     url = f"sqlite:///{tmp_path / 'dagskassa.sqlite'}"
@@ -94,7 +94,7 @@ def test_workers_killed_at_200_random_points_post_every_day_exactly_once(tmp_pat
             "DAGSKASSA_LOGGING_LEVEL": "WARNING",
         }
         rng = random.Random(2026)
-        kills_while_working = 0
+        kills_while_working = kills_mid_send = 0
         for _kill in range(KILLS):
             worker = start_worker(env)
             time.sleep(rng.uniform(0.0, 0.25))
@@ -102,6 +102,8 @@ def test_workers_killed_at_200_random_points_post_every_day_exactly_once(tmp_pat
                 kills_while_working += 1
             worker.send_signal(signal.SIGKILL)
             worker.wait()
+            if states_now(engine)[states.POSTING]:
+                kills_mid_send += 1  # the sharpest point: "posting" committed, the answer never recorded
             worker.stdout.close()
 
         # A last worker left alone finishes what the killed ones left.
@@ -119,4 +121,5 @@ def test_workers_killed_at_200_random_points_post_every_day_exactly_once(tmp_pat
         assert set(markers.values()) == {1}, f"posted twice: {[m for m, n in markers.items() if n > 1]}"
         # The kills must have hit work in progress, not idle workers.
         assert kills_while_working >= KILLS * 0.5
+        assert kills_mid_send >= 10
     engine.dispose()
