@@ -18,18 +18,29 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from exporters.core.money import CENT
+from exporters.core.money import CENT, from_ore, to_ore
 
 WRITE_LOCK_TIMEOUT = 15.0
 #: Execution option naming a transaction that only reads (see :func:`begin_read`).
 READ_ONLY = "dagskassa_read_only"
 
 
+class _WholeOre(Numeric):
+    """NUMERIC(14, 2) in SQLite's schema, holding whole öre: an INTEGER, passed through untouched."""
+
+    def bind_processor(self, dialect: Any) -> None:
+        return None
+
+    def result_processor(self, dialect: Any, coltype: Any) -> None:
+        return None
+
+
 class MoneyType(TypeDecorator[Decimal]):
     """``Numeric(14, 2)`` that reads back a two-decimal ``Decimal`` on every database.
 
-    PostgreSQL keeps NUMERIC exactly. SQLite has no decimal type and stores a REAL; 14 significant
-    digits survive a double, so the value is re-quantized to whole öre on the way out.
+    PostgreSQL keeps NUMERIC exactly. SQLite has no decimal type (a NUMERIC column turns "1234.50" into
+    a REAL), so there the amount is stored as whole öre, an INTEGER, which SQLite keeps exactly; money
+    never passes through a float on either database.
     """
 
     impl = Numeric(14, 2)
@@ -37,18 +48,22 @@ class MoneyType(TypeDecorator[Decimal]):
 
     def load_dialect_impl(self, dialect: Any) -> Any:
         if dialect.name == "sqlite":
-            return dialect.type_descriptor(Numeric(14, 2, asdecimal=False))
+            return _WholeOre(14, 2)
         return dialect.type_descriptor(Numeric(14, 2))
 
     def process_bind_param(self, value: Decimal | None, dialect: Any) -> Any:
         if value is None:
             return None
-        return float(value) if dialect.name == "sqlite" else value
+        if isinstance(value, float):
+            raise TypeError("money must be Decimal, not float")
+        return to_ore(Decimal(value)) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
         if value is None:
             return None
-        return Decimal(repr(value) if isinstance(value, float) else value).quantize(CENT)
+        if dialect.name == "sqlite":
+            return from_ore(int(value))
+        return Decimal(value).quantize(CENT)
 
 
 Money = Annotated[Decimal, mapped_column(MoneyType())]

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backoffice.db import make_sessionmaker
-from backoffice.models import AuditEntry, Export, FortnoxConnection, MappingEntry, Store, User
+from backoffice.models import AuditEntry, Export, FortnoxConnection, MappingEntry, Store, User, ZReportRecord
 from backoffice.pipeline import states
 from backoffice.pipeline.exporting import attempt
 from backoffice.pipeline.runtime import fortnox_runtime
@@ -359,3 +359,17 @@ def test_a_correction_after_a_mapping_change_reverses_the_voucher_and_posts_a_ne
         assert correct(db, db.get(Store, store), user, export, datetime.now(UTC)) == (
             "the voucher would be the same as the one in the books"
         )
+
+
+def test_money_is_exact_in_the_database_never_a_float(engine, world):
+    # PostgreSQL keeps NUMERIC; SQLite has none, so money is kept there as whole öre (an INTEGER).
+    send_days(engine, world.store_a, world.manager_a, range(1, 2))
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            stored = connection.exec_driver_sql(
+                "SELECT typeof(gross_sales), gross_sales FROM z_reports"
+            ).one()
+            assert stored == ("integer", 139600)  # 400 + 100 + 800 + 96 kronor
+        with Session(bind=connection) as db:
+            record = db.scalars(select(ZReportRecord)).one()
+            assert record.gross_sales == Decimal("1396.00") and isinstance(record.gross_sales, Decimal)

@@ -19,6 +19,7 @@ from exporters.fortnox.sandbox.books import FinancialYear, Tenant
 from exporters.fortnox.sandbox.errors import ApiError, invalid
 from exporters.fortnox.sandbox.schemas import validate
 from exporters.fortnox.sandbox.state import Grant, SandboxState
+from exporters.jsonmoney import encode_json
 
 bp = Blueprint("fortnox_api", __name__, url_prefix="/3")
 
@@ -35,17 +36,10 @@ def sandbox_state() -> SandboxState:
 
 def answer(payload: Any, status: int = 200, location: str | None = None) -> Response:
     """A Fortnox JSON answer; amounts (Decimal) go out as JSON numbers like Fortnox's."""
-    text = json.dumps(payload, default=_json_number, ensure_ascii=True)
-    response = Response(text, status=status, mimetype="application/json")
+    response = Response(encode_json(payload), status=status, mimetype="application/json")
     if location:
         response.headers["Location"] = location  # Fortnox sends just the collection name
     return response
-
-
-def _json_number(value: object) -> float:
-    if isinstance(value, Decimal):
-        return float(value)
-    raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
 def unauthorized() -> Response:

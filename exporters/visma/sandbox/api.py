@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
 
+from exporters.jsonmoney import encode_json
 from exporters.visma.sandbox.state import Company, Grant, SandboxState, new_id
 
 bp = Blueprint("visma_api", __name__, url_prefix="/v2")
@@ -85,13 +86,7 @@ def sandbox_state() -> SandboxState:
 
 def answer(payload: Any, status: int = 200) -> Response:
     """A JSON answer; Decimal amounts go out as JSON numbers, as Visma's doubles do."""
-    return Response(json.dumps(payload, default=_json_number), status=status, mimetype="application/json")
-
-
-def _json_number(value: object) -> float:
-    if isinstance(value, Decimal):
-        return float(value)
-    raise TypeError(f"cannot serialise {type(value).__name__}")
+    return Response(encode_json(payload), status=status, mimetype="application/json")
 
 
 def utc_text(when: datetime) -> str:
