@@ -13,7 +13,7 @@ from backoffice.pipeline import states
 from backoffice.services.exports import build_options, load_z_report
 from backoffice.services.mapping import settings_of, store_mapping
 from exporters.core.errors import FixData
-from exporters.core.voucher import BuildOptions, build_voucher
+from exporters.core.voucher import build_voucher
 
 
 def correct(session: Session, store: Store, user: User, export: Export, now: datetime) -> str | None:
@@ -26,7 +26,7 @@ def correct(session: Session, store: Store, user: User, export: Export, now: dat
         voucher = build_voucher(
             load_z_report(export.z_report),
             store_mapping(session, store, sync),
-            BuildOptions(build_options(sync).invoicing, sync.voucher_series, revision),
+            build_options(sync, revision),
         )
     except FixData as exc:
         return exc.message

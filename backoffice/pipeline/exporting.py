@@ -12,7 +12,6 @@ Sales on invoice become invoices (or orders) first, each with its own marker and
 
 from __future__ import annotations
 
-import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from backoffice.models import Export, Store
+from backoffice.models import Export, Store, SyncSettings
 from backoffice.pipeline import states
 from backoffice.pipeline.fence import ExportFence
 from backoffice.services.exports import build_options, load_z_report
@@ -36,16 +35,13 @@ from exporters.core.errors import (
 )
 from exporters.core.voucher import (
     PAYMENT,
-    BuildOptions,
     Voucher,
     build_voucher,
     carries_marker,
     reverse_voucher,
 )
-from exporters.core.zreport import ZReport
+from exporters.core.zreport import InvoiceSale, ZReport
 from exporters.providers import AccountingSession, PostedVoucher
-
-log = logging.getLogger(__name__)
 
 #: An unanswered send is reconciled soon: the voucher is either there by then or it never will be.
 UNCERTAIN_DELAY = timedelta(seconds=20)
@@ -58,13 +54,13 @@ class ExportRuntime:
     #: Opens the store's accounting session; raises Reconnect when the connection is dead.
     open_session: Callable[[Session, Store], AccountingSession]
     now: Callable[[], datetime]
+    #: Keeps two attempts off one export (see fence.py); one per engine, shared by every worker.
+    fence: ExportFence
     rng: random.Random = field(default_factory=random.Random)
     #: Hold a day whose payment totals are already booked on that date (layer 2 of the SIE guard).
     duplicate_guard: bool = True
     #: Called when the connection must be reconnected, with the store and the reason.
     on_reconnect: Callable[[Session, Store, str], None] | None = None
-    #: Keeps two attempts off one export (see fence.py); one per engine, shared by the workers.
-    fence: ExportFence | None = None
 
 
 def duplicate_evidence(voucher: Voucher, booked: list[PostedVoucher]) -> list[dict[str, str]]:
@@ -100,8 +96,6 @@ def attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, work
     No database transaction is open while the accounting system is called (on SQLite an open one would
     hold the write lock the token store needs): each step commits before it calls out.
     """
-    if runtime.fence is None:
-        runtime.fence = ExportFence(sessions.kw["bind"])
     with runtime.fence.hold(export_id) as alone:
         if not alone:
             return "busy"
@@ -123,9 +117,7 @@ def _attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, wor
         try:
             z_report = load_z_report(export.z_report)
             voucher = build_voucher(
-                z_report,
-                store_mapping(db, store, sync),
-                BuildOptions(build_options(sync).invoicing, sync.voucher_series, export.revision),
+                z_report, store_mapping(db, store, sync), build_options(sync, export.revision)
             )
         except FixData as exc:
             states.move(db, export, states.NEEDS_ATTENTION, now=now, message=exc.message, fix=exc.fix)
@@ -230,11 +222,13 @@ def _posted(
 class _Plan:
     voucher: Voucher
     reversal: Voucher | None
-    invoices: list[tuple[str, object]]
+    invoices: list[tuple[str, InvoiceSale]]
 
 
-def _plan(export: Export, voucher: Voucher, z_report: ZReport, sync) -> _Plan:
-    invoices: list[tuple[str, object]] = []
+def _plan(export: Export, voucher: Voucher, z_report: ZReport, sync: SyncSettings) -> _Plan:
+    """What this attempt sends: the invoices (first attempt of a day only), a reversal for a correction,
+    the voucher. Refuses a tip on an invoice the store does not allow."""
+    invoices: list[tuple[str, InvoiceSale]] = []
     if sync.invoicing and not export.revision:
         for index, sale in enumerate(z_report.invoice_sales, start=1):
             if sale.tip and not sync.allow_tip_on_invoice:
@@ -249,23 +243,26 @@ def _plan(export: Export, voucher: Voucher, z_report: ZReport, sync) -> _Plan:
     return _Plan(voucher, reversal, invoices)
 
 
-def _send(account: AccountingSession, export: Export, plan: _Plan, sync) -> PostedVoucher | None:
-    """Every side effect of the export, each skipped when its marker is already there."""
-    # attempts was counted before this send: above one, an earlier send may have gone through.
-    retrying = export.attempts > 1
+def _send(
+    account: AccountingSession, export: Export, plan: _Plan, sync: SyncSettings
+) -> PostedVoucher | None:
+    """Every side effect of the export, each skipped when its marker is already there, whatever the attempt
+    count says (a day sent again starts counting afresh). The voucher's own marker was looked for just
+    before, in :func:`_already_posted`."""
     for marker, sale in plan.invoices:
-        if retrying and account.find_invoice(marker, export.business_date):
-            continue
-        account.post_invoice(
-            sale, marker, as_order=sync.use_order_instead_of_invoice, allow_tip=sync.allow_tip_on_invoice
-        )
-    steps = [v for v in (plan.reversal, plan.voucher) if v is not None and not v.is_empty]
-    posted = None
-    for voucher in steps:
-        found = (
-            account.find_voucher(voucher.marker, voucher.transaction_date, voucher.series)
-            if retrying
-            else None
-        )
-        posted = found or account.post_voucher(voucher)
-    return posted
+        if account.find_invoice(marker, export.business_date) is None:
+            account.post_invoice(
+                sale,
+                marker,
+                as_order=sync.use_order_instead_of_invoice,
+                allow_tip=sync.allow_tip_on_invoice,
+                on=export.business_date,
+            )
+    reversal = plan.reversal
+    if (
+        reversal is not None
+        and not reversal.is_empty
+        and account.find_voucher(reversal.marker, reversal.transaction_date, reversal.series) is None
+    ):
+        account.post_voucher(reversal)
+    return None if plan.voucher.is_empty else account.post_voucher(plan.voucher)

@@ -36,8 +36,11 @@ def load_z_report(record: ZReportRecord) -> ZReport:
     return parse_z_report(json.loads(record.raw_json, parse_float=Decimal))
 
 
-def build_options(settings: SyncSettings) -> BuildOptions:
-    return BuildOptions(invoicing=settings.invoicing, voucher_series=settings.voucher_series)
+def build_options(settings: SyncSettings, revision: int = 0) -> BuildOptions:
+    """How the store's days are built; ``revision`` counts corrections of one day (a new marker each)."""
+    return BuildOptions(
+        invoicing=settings.invoicing, voucher_series=settings.voucher_series, revision=revision
+    )
 
 
 def preview(session: Session, store: Store, record: ZReportRecord) -> tuple[Voucher | None, FixData | None]:

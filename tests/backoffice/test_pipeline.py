@@ -373,3 +373,32 @@ def test_money_is_exact_in_the_database_never_a_float(engine, world):
         with Session(bind=connection) as db:
             record = db.scalars(select(ZReportRecord)).one()
             assert record.gross_sales == Decimal("1396.00") and isinstance(record.gross_sales, Decimal)
+
+
+def test_a_posted_day_sent_again_creates_no_second_invoice_and_invoices_carry_the_sales_day(
+    engine, fortnox, fortnox_state, store, world
+):
+    from backoffice.services.exports import resend
+
+    set_sync(engine, store, invoicing=True)
+    ingest_day(engine, store, world.manager_a, invoice_day(1))
+    # The invoice goes through, then Fortnox refuses the voucher (an inactive account).
+    with fortnox_state.lock:
+        fortnox_state.tenants[TENANT].accounts[1580].active = False
+    worker(fortnox).run_once()
+    with fortnox_state.lock:
+        fortnox_state.tenants[TENANT].accounts[1580].active = True
+    with Session(engine) as db:
+        export = db.scalars(select(Export)).one()
+        assert export.state == states.REJECTED
+        # The manager fixed the account in Fortnox and sends the day again.
+        manager = db.scalars(select(User).where(User.email == world.manager_a)).one()
+        resend(db, db.get(Store, store), manager, export)
+        db.commit()
+        day = export.business_date
+    worker(fortnox).run_once()
+    (export,) = exports(engine)
+    assert export.state == states.POSTED
+    (invoice,) = fortnox_state.tenants[TENANT].invoices.values()
+    assert invoice["InvoiceDate"] == day.isoformat()
+    assert len(ledger(fortnox_state)) == 1
