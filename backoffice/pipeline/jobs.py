@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, exists, select, text
 from sqlalchemy.orm import sessionmaker
 
-from backoffice.models import Alert, FortnoxConnection, Register, Store, ZReportRecord
+from backoffice.models import Alert, FortnoxConnection, Register, Store
 from backoffice.services.alerts import raise_alert
+from backoffice.services.overview import yesterday_missing
 
 log = logging.getLogger(__name__)
 
@@ -27,28 +28,21 @@ NO_Z_REPORT = "no_z_report"
 LEADER_LOCK = 0x64_6B_73_63  # "dksc"
 
 
-def _local_now(now: datetime, store: Store) -> datetime:
-    return now.astimezone(ZoneInfo(store.timezone or "Europe/Stockholm"))
-
-
 def check_missing_z_reports(sessions: sessionmaker, now: datetime, check_at: time) -> list[tuple[int, date]]:
     """Alert every store with registers that has no Z-report for its previous day, once its local clock
     has passed ``check_at``; resolve the alert when the report arrives. Returns the (store, day) alerted.
 
-    ``now`` is aware (UTC). Each store is judged on its own local date, so a store in another time zone
-    is not alerted before its morning.
+    ``now`` is aware (UTC). Each store is judged on its own local date (:func:`yesterday_missing`, the
+    same rule the store's page shows), so a store in another time zone is not alerted before its morning.
     """
     alerted = []
     with sessions() as db:
         stores = db.scalars(select(Store).where(exists().where(Register.store_id == Store.id))).all()
         for store in stores:
-            local = _local_now(now, store)
+            local = now.astimezone(ZoneInfo(store.timezone))
             day = local.date() - timedelta(days=1)
             message = f"No Z-report received for {day.isoformat()}"
-            have = db.scalar(
-                select(exists().where(ZReportRecord.store_id == store.id, ZReportRecord.business_date == day))
-            )
-            if have:
+            if yesterday_missing(db, store, now.astimezone(UTC).replace(tzinfo=None)) is None:
                 for alert in db.scalars(
                     select(Alert).where(
                         Alert.store_id == store.id,
@@ -57,18 +51,16 @@ def check_missing_z_reports(sessions: sessionmaker, now: datetime, check_at: tim
                         Alert.resolved_at.is_(None),
                     )
                 ):
-                    alert.resolved_at = now.replace(tzinfo=None)
-                continue
-            if local.time() < check_at:
-                continue
-            raise_alert(
-                db,
-                store.id,
-                NO_Z_REPORT,
-                message,
-                "check that the register closed the day and that its bridge is online (Registers page)",
-            )
-            alerted.append((store.id, day))
+                    alert.resolved_at = now.astimezone(UTC).replace(tzinfo=None)
+            elif local.time() >= check_at:
+                raise_alert(
+                    db,
+                    store.id,
+                    NO_Z_REPORT,
+                    message,
+                    "check that the register closed the day and that its bridge is online (Registers page)",
+                )
+                alerted.append((store.id, day))
         db.commit()
     return alerted
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import httpx
@@ -402,3 +402,29 @@ def test_a_posted_day_sent_again_creates_no_second_invoice_and_invoices_carry_th
     (invoice,) = fortnox_state.tenants[TENANT].invoices.values()
     assert invoice["InvoiceDate"] == day.isoformat()
     assert len(ledger(fortnox_state)) == 1
+
+
+def test_the_nightly_check_alerts_a_missing_day_once_at_the_stores_morning_and_resolves_it(engine, world):
+    from datetime import time as time_of_day
+
+    from backoffice.models import Alert
+    from backoffice.pipeline.jobs import NO_Z_REPORT, check_missing_z_reports
+
+    sessions = make_sessionmaker(engine)
+    send_days(engine, world.store_a, world.manager_a, range(1, 2))  # Z 1 is 2026-03-14; enrolls a register
+    check_at = time_of_day(6, 0)
+    # 2026-03-16 05:30 in Stockholm: 2026-03-15 is missing, but it is not morning yet.
+    assert check_missing_z_reports(sessions, datetime(2026, 3, 16, 4, 30, tzinfo=UTC), check_at) == []
+    # 07:00 in Stockholm: one alert, and asking again makes no second one.
+    morning = datetime(2026, 3, 16, 6, 0, tzinfo=UTC)
+    assert check_missing_z_reports(sessions, morning, check_at) == [(world.store_a, date(2026, 3, 15))]
+    check_missing_z_reports(sessions, morning, check_at)
+    with Session(engine) as db:
+        alerts = db.scalars(select(Alert).where(Alert.kind == NO_Z_REPORT)).all()
+        assert [(a.message, a.resolved_at is None) for a in alerts] == [
+            ("No Z-report received for 2026-03-15", True)
+        ]
+    send_days(engine, world.store_a, world.manager_a, range(2, 3))  # Z 2 is 2026-03-15, late
+    check_missing_z_reports(sessions, morning + timedelta(hours=1), check_at)
+    with Session(engine) as db:
+        assert db.scalars(select(Alert).where(Alert.kind == NO_Z_REPORT)).one().resolved_at is not None
