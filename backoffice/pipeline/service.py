@@ -20,7 +20,7 @@ from backoffice.models import Export, FortnoxConnection, Store
 from backoffice.pipeline import jobs, states
 from backoffice.pipeline.runtime import fortnox_runtime
 from backoffice.pipeline.worker import ExportWorker, run_workers
-from backoffice.services.exports import evaluate, preview
+from backoffice.services.exports import preview, waiting_state
 from backoffice.services.fortnox import (
     Fortnox,
     fetch_preflight,
@@ -60,7 +60,8 @@ class Pipeline:
 
     def sweep(self) -> int:
         """Re-check exports waiting for sync to be turned on or a mapping fix: the ones that can now be
-        built become ready. Returns how many moved."""
+        built become ready (and a store that turned sync off keeps its days waiting). Every move goes
+        through the state machine, so it is in the audit log. Returns how many moved."""
         moved = 0
         with self.sessions() as db:
             waiting = db.scalars(
@@ -68,11 +69,18 @@ class Pipeline:
             ).all()
             for export in waiting:
                 store = export.store
-                sync = settings_of(db, store)
                 _voucher, error = preview(db, store, export.z_report)
-                before = export.state
-                evaluate(export, error, sync.sync_sales)
-                if export.state != before:
+                target = waiting_state(error, settings_of(db, store).sync_sales)
+                if target["state"] != export.state:
+                    states.move(
+                        db,
+                        export,
+                        target["state"],
+                        now=utc_now(),
+                        message=target["error_message"],
+                        fix=target["error_fix"],
+                        action="export.rechecked",
+                    )
                     moved += 1
             db.commit()
         return moved

@@ -31,7 +31,7 @@ from backoffice.services.ingest import ingest
 from backoffice.services.mapping import settings_of
 from backoffice.services.registers import authenticate
 from exporters.fortnox import sandbox
-from tests.backoffice.factories import app_settings, enrolled_token
+from tests.backoffice.factories import app_settings, enrolled_token, z_report
 from tests.backoffice.fortnox_world import TENANT, connect_store, ledger, send_days
 
 SANDBOX = "http://fortnox.sandbox"
@@ -247,8 +247,6 @@ def test_a_new_store_is_told_what_to_do_next_in_order(engine, fortnox, world):
 
 def invoice_day(number: int, tip: str = "0.00") -> dict:
     """A day where one lunch (Mat 12 %: 100,00 + 12,00, and a tip) was sold on invoice to customer 1."""
-    from tests.backoffice.factories import z_report
-
     day = z_report(number)
     day["sales"][1] = {"product_group": "Mat", "vat_rate": "12", "net": "900.00", "vat": "108.00"}
     day["payments"].append({"method": "invoice", "amount": str(Decimal("112.00") + Decimal(tip))})
@@ -428,3 +426,29 @@ def test_the_nightly_check_alerts_a_missing_day_once_at_the_stores_morning_and_r
     check_missing_z_reports(sessions, morning + timedelta(hours=1), check_at)
     with Session(engine) as db:
         assert db.scalars(select(Alert).where(Alert.kind == NO_Z_REPORT)).one().resolved_at is not None
+
+
+def test_the_sweep_readies_a_day_once_its_mapping_is_fixed_and_audits_it(engine, fortnox, world):
+    from backoffice.pipeline.service import Pipeline
+
+    day = z_report(1)  # 50,00 of the cash was paid with lunch vouchers, a key the store has not mapped
+    day["payments"] = [
+        {"method": "cash", "amount": "345.60"},
+        {"method": "lunch_voucher", "amount": "50.00"},
+        {"method": "card", "amount": "1050.00"},
+    ]
+    ingest_day(engine, world.store_a, world.manager_a, day)
+    (export,) = exports(engine)
+    assert export.state == states.NEEDS_ATTENTION and "lunch_voucher" in export.error_message
+    pipeline = Pipeline(fortnox.settings, engine)
+    assert pipeline.sweep() == 0  # nothing changed: still unmapped
+    with Session(engine) as db:
+        db.add(
+            MappingEntry(store_id=world.store_a, kind="payment_methods", key="lunch_voucher", account=1580)
+        )
+        db.commit()
+    assert pipeline.sweep() == 1
+    (export,) = exports(engine)
+    assert export.state == states.READY and export.error_message is None
+    with Session(engine) as db:
+        assert db.scalars(select(AuditEntry.action).where(AuditEntry.action == "export.rechecked")).one()
