@@ -33,16 +33,19 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
 def postgres_engine(postgres_url: str) -> Iterator[Engine]:
     """A database of our own on the shared throwaway server, migrated once."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    name = f"backoffice_test_{worker}"
+    # The pid too: two test runs may share one server (several people on one machine).
+    name = f"backoffice_test_{worker}_{os.getpid()}"
     admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
     engine = make_engine(make_url(postgres_url).set(database=name).render_as_string(hide_password=False))
     upgrade(engine)
     yield engine
     engine.dispose()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

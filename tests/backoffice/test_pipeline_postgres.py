@@ -34,7 +34,7 @@ DAYS = 25  # 40 x 25 = 1,000 exports
 @pytest.fixture
 def pg_url(postgres_url, request):
     # A database per test: under pytest-xdist the two tests run at once and must not drop each other's.
-    name = f"pipeline_{request.node.name[:40].lower()}"
+    name = f"pipeline_{request.node.name[:40].lower()}_{os.getpid()}"
     admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
