@@ -61,6 +61,9 @@ class SyncSettings(Base):
     project: Mapped[str | None] = mapped_column(String(20))
     #: Store-local time of day (HH:MM) after which the day's exports are posted.
     posting_time: Mapped[str] = mapped_column(String(5), default="06:00")
+    #: The integration's start date: the first business day it may send (None: any day). Days before it
+    #: go to the books another way, e.g. a SIE file (DESIGN.md section 7; backoffice.services.day_claims).
+    sync_from: Mapped[date | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     store: Mapped[Store] = relationship(back_populates="settings")
@@ -355,3 +358,7 @@ class PreflightResult(Base):
     ok: Mapped[bool]
     #: ``[{"name", "ok", "evidence", "fix"}]`` in the order the checks ran.
     checks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+# Tables defined beside their services, registered on Base.metadata with the rest (migrations, tests).
+from backoffice.services import day_claims as _day_claims  # noqa: E402, F401
