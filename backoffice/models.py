@@ -281,12 +281,17 @@ class Alert(Base):
 
 
 class FortnoxConnection(Base):
-    """A store's link to its Fortnox company. Tokens are encrypted (MultiFernet) and refreshed under a
-    row lock, because a Fortnox refresh token works once."""
+    """A store's link to its accounting system: one per store, so one system at a time. The table keeps
+    its first name (Fortnox came first); ``provider`` says which system (``fortnox`` or ``visma``, an
+    identifier of :mod:`exporters.providers`), and the imported chart, series and cost centers below are
+    that system's. Tokens are encrypted (MultiFernet) and refreshed under a row lock, because a refresh
+    token works once (Fortnox's and Visma's alike)."""
 
     __tablename__ = "fortnox_connections"
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), unique=True)
+    #: The accounting system; switching is disconnect, then connect the other with a start date.
+    provider: Mapped[str] = mapped_column(String(20), default="fortnox", server_default="fortnox")
     #: ``connected``, ``reconnect_needed`` or ``disconnected``.
     status: Mapped[str] = mapped_column(String(20), default="disconnected")
     tenant_id: Mapped[str | None] = mapped_column(String(100))
@@ -305,13 +310,16 @@ class FortnoxConnection(Base):
 
 
 class OAuthAttempt(Base):
-    """A Connect in progress: the ``state`` sent to Fortnox and the PKCE verifier kept for the callback."""
+    """A Connect in progress: the ``state`` sent to the accounting system and the PKCE verifier kept for
+    the callback, which system it is for and, when it switches the store over, the start date asked for."""
 
     __tablename__ = "oauth_attempts"
     state: Mapped[str] = mapped_column(String(100), primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     code_verifier: Mapped[str] = mapped_column(String(200))
+    provider: Mapped[str] = mapped_column(String(20), default="fortnox", server_default="fortnox")
+    start_date: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
