@@ -13,6 +13,7 @@ and, where the type alone does not say what is valid, a check in ``__post_init__
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -226,6 +227,30 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    """/metrics and the processes that feed it (the token is ``web.metrics_token``)."""
+
+    #: Networks that may read /metrics when no token is set. A request that came through a proxy
+    #: (X-Forwarded-For or Forwarded header) never counts as internal.
+    internal_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    #: Where ``dagskassa serve`` and the worker and scheduler it starts keep their counters
+    #: (prometheus-client's multiprocess mode), so the web's /metrics shows the whole machine. Emptied
+    #: when serve starts.
+    multiproc_dir: str = "var/metrics"
+
+    def __post_init__(self) -> None:
+        for network in self.internal_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise SettingsError(
+                    "metrics.internal_networks",
+                    f"{network!r} is not a network",
+                    "write addresses or networks, e.g. 127.0.0.0/8,10.0.0.0/8",
+                ) from exc
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
     json: bool = False
@@ -249,6 +274,7 @@ class Settings:
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     bridge: BridgeSettings = field(default_factory=BridgeSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
 
     def replace(self, **sections: Any) -> Settings:
