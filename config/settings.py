@@ -216,6 +216,7 @@ class SmtpSettings:
     username: str = ""
     password: str = ""
     sender: str = "dagskassa@localhost"
+    timeout_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         _require(
@@ -223,6 +224,36 @@ class SmtpSettings:
             "smtp.tls",
             f"{self.tls!r} is not a TLS mode",
             "use none, starttls or ssl",
+        )
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """Notifications (backoffice.notify); mail goes through [smtp], links start at web.public_url."""
+
+    #: How often the dispatcher sends pending mails and webhooks.
+    dispatch_seconds: int = 60
+    #: Time of day (scheduler.timezone) at which the daily digests go out, HH:MM.
+    digest_at: str = "07:00"
+    #: A register not heard from for this many hours raises "register silent".
+    register_silent_hours: int = 36
+    #: Warn when a Fortnox refresh token dies within this many days and has not been refreshed.
+    token_warning_days: int = 7
+    webhook_timeout_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        hh, _, mm = self.digest_at.partition(":")
+        _require(
+            hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60,
+            "notify.digest_at",
+            f"{self.digest_at!r} is not a time of day",
+            "write HH:MM, e.g. 07:00",
+        )
+        _require(
+            self.register_silent_hours >= 1,
+            "notify.register_silent_hours",
+            f"{self.register_silent_hours} is not a positive number of hours",
+            "e.g. 36",
         )
 
 
@@ -274,6 +305,7 @@ class Settings:
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     bridge: BridgeSettings = field(default_factory=BridgeSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
 
