@@ -21,8 +21,10 @@ from decimal import Decimal
 from sqlalchemy.orm import Session, sessionmaker
 
 from backoffice.models import Export, Store, SyncSettings
+from backoffice.operations.metrics import observe_posted
 from backoffice.pipeline import states
 from backoffice.pipeline.fence import ExportFence
+from backoffice.services.day_claims import claim_for_api
 from backoffice.services.exports import build_options, load_z_report
 from backoffice.services.mapping import settings_of, store_mapping
 from exporters.core.errors import (
@@ -128,6 +130,10 @@ def _attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, wor
             states.move(db, export, states.UNCERTAIN, now=now, message="the worker stopped while sending")
         try:
             plan = _plan(export, voucher, z_report, sync)
+            # Guard layer 1: the day is this channel's (claimed, committed below before any send).
+            claim_for_api(
+                db, store.id, export.business_date, export.channel, sync.sync_from, f"export {export.id}"
+            )
             account = runtime.open_session(db, store)
             db.commit()
             already = _already_posted(account, export, voucher, runtime)
@@ -215,6 +221,7 @@ def _posted(
     export.reverses_json = None
     states.move(db, export, states.POSTED, now=now, ref=export.external_ref, adopted=adopted)
     db.commit()
+    observe_posted(export.channel, export.z_report.received_at, now)
     return export.state
 
 

@@ -94,7 +94,7 @@ def claimed_days(
         query = query.where(DayClaim.business_date >= start)
     if end is not None:
         query = query.where(DayClaim.business_date <= end)
-    return dict(session.execute(query.order_by(DayClaim.business_date)).tuples())
+    return dict(session.execute(query.order_by(DayClaim.business_date)).all())
 
 
 def channel_of(session: Session, store_id: int, day: date) -> str | None:
@@ -118,7 +118,7 @@ def _held(session: Session, store_id: int, days: list[date]) -> dict[date, str]:
     query = select(DayClaim.business_date, DayClaim.channel).where(
         DayClaim.store_id == store_id, DayClaim.business_date.in_(days)
     )
-    return dict(session.execute(query).tuples())
+    return dict(session.execute(query).all())
 
 
 def _refuse_others(channel: str, held: dict[date, str]) -> None:
