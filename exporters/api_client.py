@@ -96,18 +96,29 @@ class ApiClient:
         """POST once. A 401 is answered by one token refresh and one resend (the server did nothing)."""
         return self._authorized("POST", path, params, encode_json(body))
 
+    def post_content(
+        self, path: str, content: bytes, content_type: str, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """POST a body that is not JSON (a multipart file upload) once, as :meth:`post` does."""
+        return self._authorized("POST", path, params, content, content_type)
+
     def _authorized(
-        self, method: str, path: str, params: Mapping[str, Any] | None, content: bytes | None
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        content: bytes | None,
+        content_type: str = "application/json",
     ) -> dict[str, Any]:
         tokens = self.tokens.load()
         if tokens.access_expired(self._now()):
             tokens = self._refresh(tokens)
         try:
-            return self._send(method, path, params, content, tokens)
+            return self._send(method, path, params, content, tokens, content_type)
         except Unauthorized:
             tokens = self._refresh(tokens)
         try:
-            return self._send(method, path, params, content, tokens)
+            return self._send(method, path, params, content, tokens, content_type)
         except Unauthorized as exc:
             raise Reconnect(
                 f"{self.service} refuses a fresh access token: {exc}", self.reconnect_fix
@@ -123,10 +134,11 @@ class ApiClient:
         params: Mapping[str, Any] | None,
         content: bytes | None,
         tokens: TokenSet,
+        content_type: str = "application/json",
     ) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {tokens.access_token}", "Accept": "application/json"}
         if content is not None:
-            headers["Content-Type"] = "application/json"
+            headers["Content-Type"] = content_type
         with self._slot(path):
             try:
                 response = self.http.request(

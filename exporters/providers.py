@@ -117,8 +117,21 @@ class AccountingSession(Protocol):
     def find_invoice(self, marker: str, on: date) -> PostedInvoice | None:
         """The invoice or order carrying ``marker`` created for a sale of day ``on``, if any."""
 
-    def attach_file(self, posted: PostedVoucher, filename: str, content: bytes) -> None:
-        """Attach a file (the Z-report PDF) to a posted voucher; idempotent by filename."""
+    def attach_file(
+        self,
+        posted: PostedVoucher,
+        filename: str,
+        content: bytes,
+        *,
+        upload_ref: str | None = None,
+        on_upload: Callable[[str], None] | None = None,
+    ) -> str | None:
+        """Attach a file (the Z-report PDF) to a posted voucher, once; return the attachment's reference.
+
+        Uploading and linking are two calls, and an answer can be lost between them. ``on_upload`` is
+        called with the upload's reference before it is linked, so the caller can record it; on the next
+        try the caller passes it back as ``upload_ref`` and the session checks whether it is linked
+        already instead of uploading again. A file of that name already on the voucher is left alone."""
 
     def accounts(self) -> list[ChartAccount]: ...
 

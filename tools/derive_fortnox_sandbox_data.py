@@ -46,6 +46,7 @@ ROOTS = (
     "InvoiceListItem",
     "Order",
     "OrderListItem",
+    "VoucherFileConnection",
 )
 
 #: Fields Fortnox sets itself: ignored when a client sends them (FACTS.md 3.2 and the recordings).
@@ -89,6 +90,10 @@ READ_ONLY = {
         "TotalVAT",
     },
 }
+
+#: A file connection's voucher description and year are Fortnox's to fill (the year comes from
+#: ``?financialyear=``; FACTS.md section 4 and the C# SDK's ``[ReadOnly]`` marks).
+READ_ONLY["VoucherFileConnection"] = {"@url", "VoucherDescription", "VoucherYear"}
 
 #: Spec defects corrected (FACTS.md section 6).
 NOT_REQUIRED = {"Voucher": {"Year"}}

@@ -41,6 +41,8 @@ from exporters.providers import ChartAccount, NamedCode, PostedInvoice, PostedVo
 log = logging.getLogger(__name__)
 
 PAGE_LIMIT = 500
+#: The inbox folder for voucher documents ("Verifikationer"); the id is our reading, see the sandbox.
+VOUCHER_FOLDER = "inbox_v"
 CENT = Decimal("0.01")
 
 
@@ -277,6 +279,56 @@ class FortnoxClient(ApiClient):
             if tag in (item.get("ExternalInvoiceReference1") or ""):
                 return _posted_document(item, kind)
         return None
+
+    # -- files: the inbox and voucher file connections -----------------------------------------------
+
+    def upload_to_inbox(
+        self,
+        filename: str,
+        content: bytes,
+        content_type: str = "application/pdf",
+        folder: str = VOUCHER_FOLDER,
+    ) -> str:
+        """Upload a file to the inbox folder ``folder`` (multipart, scope ``inbox``); its FileId. Never
+        repeated: after OutcomeUnknown look for it with :meth:`inbox_file_named` before uploading again."""
+        encoded = httpx.Request("POST", self.api_url, files={"file": (filename, content, content_type)})
+        body = encoded.read()
+        answer = self.post_content("/3/inbox", body, encoded.headers["Content-Type"], {"folderId": folder})
+        log.info("uploaded %s to the Fortnox inbox as %s", filename, answer["File"]["Id"])
+        return str(answer["File"]["Id"])
+
+    def inbox_file_named(self, filename: str, folder: str = VOUCHER_FOLDER) -> str | None:
+        """The FileId of a file called ``filename`` in the inbox folder, not yet connected to a voucher."""
+        files = self.get("/3/inbox", {"folderId": folder}).get("Folder", {}).get("Files") or []
+        return next((str(item["Id"]) for item in files if item.get("Name") == filename), None)
+
+    def connect_file(self, file_id: str, series: str, number: int, financial_year: int) -> dict[str, Any]:
+        """Connect an uploaded file to voucher ``series`` ``number`` of ``financial_year`` (scope
+        ``connectfile``). Never repeated: after OutcomeUnknown look with :meth:`file_connection`."""
+        body = {
+            "VoucherFileConnection": {
+                "FileId": file_id,
+                "VoucherSeries": series,
+                "VoucherNumber": str(number),
+            }
+        }
+        answer = self.post("/3/voucherfileconnections", body, {"financialyear": financial_year})
+        log.info(
+            "connected file %s to voucher %s %s (financial year %s)", file_id, series, number, financial_year
+        )
+        return answer["VoucherFileConnection"]
+
+    def file_connection(self, file_id: str) -> dict[str, Any] | None:
+        """The voucher the file is connected to (``VoucherSeries``, ``VoucherNumber``, ``VoucherYear``),
+        or None when it is connected to none."""
+        try:
+            return self.get(f"/3/voucherfileconnections/{quote(file_id, safe='')}")["VoucherFileConnection"]
+        except NotFound:
+            return None
+
+    def file_connections(self) -> list[dict[str, Any]]:
+        """Every voucher file connection of the company."""
+        return list(self.get_all("/3/voucherfileconnections", "VoucherFileConnections"))
 
     # -- the one request path ------------------------------------------------------------------------
 

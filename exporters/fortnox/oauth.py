@@ -20,6 +20,7 @@ from exporters.fortnox.tokens import RECONNECT_FIX, TokenSet, utc_now
 from exporters.oauth2 import AuthorizationDenied, AuthorizationRequest, OAuth2Client
 
 __all__ = [
+    "ATTACHMENT_SCOPES",
     "BOOKKEEPING_SCOPES",
     "CLIENT_FIX",
     "INVOICING_SCOPES",
@@ -32,6 +33,8 @@ __all__ = [
 #: What Dagskassa needs for vouchers and preflight; invoicing adds INVOICING_SCOPES.
 BOOKKEEPING_SCOPES = ("bookkeeping", "costcenter", "companyinformation", "settings")
 INVOICING_SCOPES = ("invoice", "order", "customer")
+#: Attaching the Z-report PDF to its voucher: upload to the inbox, connect the file.
+ATTACHMENT_SCOPES = ("inbox", "connectfile")
 
 CLIENT_FIX = (
     "the Fortnox client id or secret in the settings is wrong (fortnox.client_id, fortnox.client_secret): "
@@ -39,8 +42,14 @@ CLIENT_FIX = (
 )
 
 
-def scopes_needed(invoicing: bool) -> tuple[str, ...]:
-    return BOOKKEEPING_SCOPES + (INVOICING_SCOPES if invoicing else ())
+def scopes_needed(invoicing: bool, attachments: bool = True) -> tuple[str, ...]:
+    """The scopes a connection asks for. Preflight checks them without ``attachments``: a voucher can be
+    posted without them, and the missing attachment says so on the export."""
+    return (
+        BOOKKEEPING_SCOPES
+        + (ATTACHMENT_SCOPES if attachments else ())
+        + (INVOICING_SCOPES if invoicing else ())
+    )
 
 
 class FortnoxOAuth(OAuth2Client):

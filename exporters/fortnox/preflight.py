@@ -126,7 +126,7 @@ class _Context:
 
     def check_scopes(self) -> CheckResult:
         granted = self.client.tokens.load().scopes
-        needed = scopes_needed(self.invoicing)
+        needed = scopes_needed(self.invoicing, attachments=False)
         missing = [scope for scope in needed if scope not in granted]
         evidence = f"granted: {', '.join(sorted(granted)) or 'none'}; needed: {', '.join(needed)}"
         if missing:

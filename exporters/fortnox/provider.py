@@ -16,13 +16,13 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from config.settings import FortnoxSettings, Settings
-from exporters.core.errors import FixData
+from exporters.core.errors import FixData, NotFound, Reconnect
 from exporters.core.mapping import AccountMapping
 from exporters.core.voucher import Voucher, carries_marker
 from exporters.core.zreport import InvoiceSale
 from exporters.fortnox.client import FinancialYear, FortnoxClient, posted_voucher
 from exporters.fortnox.limiter import LimiterRegistry
-from exporters.fortnox.oauth import BOOKKEEPING_SCOPES, INVOICING_SCOPES, FortnoxOAuth
+from exporters.fortnox.oauth import INVOICING_SCOPES, FortnoxOAuth, scopes_needed
 from exporters.fortnox.preflight import run_preflight
 from exporters.fortnox.tokens import TokenStore, utc_now
 from exporters.providers import (
@@ -39,6 +39,11 @@ from exporters.providers import (
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 #: ExternalInvoiceReference1 holds at most 80 characters; the marker is never cut.
 REFERENCE_MAX = 80
+ATTACHMENT_FIX = (
+    "Dagskassa may not put files in this Fortnox company: connect Fortnox again on the Integration "
+    "settings page and approve the permissions Inkorg (inbox) and Koppla filer (connectfile); the company "
+    "may also need the Fortnox licence for them"
+)
 
 
 def invoice_reference(receipt_number: str, marker: str) -> str:
@@ -121,11 +126,57 @@ class FortnoxSession:
             found = self.client.find_invoice(marker, on, as_order=True)
         return found
 
-    def attach_file(self, posted: PostedVoucher, filename: str, content: bytes) -> None:
-        raise FixData(
-            f"attaching {filename} to Fortnox voucher {posted.ref} is not supported yet",
-            "attach the Z-report in Fortnox by hand if you need it there",
-        )
+    def attach_file(
+        self,
+        posted: PostedVoucher,
+        filename: str,
+        content: bytes,
+        *,
+        upload_ref: str | None = None,
+        on_upload: Callable[[str], None] | None = None,
+    ) -> str:
+        """Upload the file to the inbox and connect it to the voucher; its FileId. Once: a file uploaded
+        by an earlier try (``upload_ref``, else one of that name still in the inbox) is connected instead
+        of a new upload, and one already connected is left alone. A file connects to one voucher only,
+        so retrying can never put it on the voucher twice."""
+        series, number = str(posted.series), int(str(posted.number))
+        year = int(str(posted.year)) if posted.year is not None else self._year(posted.transaction_date).id
+        try:
+            file_id = upload_ref
+            if file_id is not None:
+                connected = self.client.file_connection(file_id)
+                if connected is not None:
+                    self._check_connected_to(connected, file_id, series, number, year, posted)
+                    return file_id
+            file_id = file_id or self.client.inbox_file_named(filename)
+            if file_id is not None:
+                try:
+                    self.client.connect_file(file_id, series, number, year)
+                    return file_id
+                except NotFound:
+                    # The file left the inbox (a person removed it), or the voucher is gone: upload again
+                    # once; a voucher that is gone answers NotFound again.
+                    pass
+            file_id = self.client.upload_to_inbox(filename, content)
+            if on_upload is not None:
+                on_upload(file_id)
+            self.client.connect_file(file_id, series, number, year)
+            return file_id
+        except Reconnect as exc:
+            raise Reconnect(exc.message, ATTACHMENT_FIX) from exc
+
+    @staticmethod
+    def _check_connected_to(
+        connected: dict, file_id: str, series: str, number: int, year: int, posted: PostedVoucher
+    ) -> None:
+        where = (str(connected.get("VoucherSeries")), str(connected.get("VoucherNumber")))
+        if where != (series, str(number)) or int(connected.get("VoucherYear") or year) != year:
+            raise FixData(
+                f"the Z-report file {file_id} is connected to Fortnox voucher {' '.join(where)}, "
+                f"not to {posted.ref}",
+                "move the file to the right voucher in Fortnox (Bokföring > Verifikationer), then mark the "
+                "attachment as done or send it again",
+            )
 
     def accounts(self) -> list[ChartAccount]:
         """The chart of the financial year of today (else of the latest year)."""
@@ -207,7 +258,7 @@ PROVIDER = register(
     Provider(
         identifier="fortnox",
         verbose_name="Fortnox",
-        scopes=BOOKKEEPING_SCOPES,
+        scopes=scopes_needed(invoicing=False),
         invoicing_scopes=INVOICING_SCOPES,
         open_session=open_session,
         extras={"make_oauth": make_oauth, "invoicing": True},

@@ -20,6 +20,7 @@ REQUEST_DEFINITIONS = {
     "Customer": "Customer",
     "Invoice": "InvoicePayload",
     "Order": "Order",
+    "VoucherFileConnection": "VoucherFileConnection",
 }
 
 

@@ -108,9 +108,18 @@ class VismaSession:
     def find_invoice(self, marker: str, on: date) -> PostedInvoice | None:
         return None
 
-    def attach_file(self, posted: PostedVoucher, filename: str, content: bytes) -> None:
+    def attach_file(
+        self,
+        posted: PostedVoucher,
+        filename: str,
+        content: bytes,
+        *,
+        upload_ref: str | None = None,
+        on_upload: Callable[[str], None] | None = None,
+    ) -> str:
         """Upload ``content`` and link it to the voucher, once: an attachment of that name already on the
-        voucher is left alone, and one uploaded earlier but never linked (an answer lost) is reused."""
+        voucher is left alone, and one uploaded earlier but never linked (an answer lost) is reused
+        (``upload_ref``, else found by name). Returns the attachment's id."""
         name = visma_file_name(filename)
         voucher_id = self._voucher_id(posted)
         year = self.client.fiscal_year(posted.transaction_date)
@@ -119,10 +128,15 @@ class VismaSession:
         voucher = self.client.voucher(year.id, voucher_id)
         for attachment_id in (voucher.get("Attachments") or {}).get("AttachmentIds") or []:
             if self.client.attachment(attachment_id).get("FileName") == name:
-                return
-        orphan = next((a for a in self.client.unmatched_attachments() if a.get("FileName") == name), None)
-        attachment_id = orphan["Id"] if orphan else self.client.upload_attachment(name, content)
+                return str(attachment_id)
+        unlinked = {str(a["Id"]) for a in self.client.unmatched_attachments() if a.get("FileName") == name}
+        attachment_id = upload_ref if upload_ref in unlinked else next(iter(sorted(unlinked)), None)
+        if attachment_id is None:
+            attachment_id = self.client.upload_attachment(name, content)
+            if on_upload is not None:
+                on_upload(attachment_id)
         self.client.link_attachments(voucher_id, [attachment_id])
+        return attachment_id
 
     def accounts(self) -> list[ChartAccount]:
         """The chart of the fiscal year of today in Sweden (else the latest year)."""

@@ -73,7 +73,8 @@ class SentBodies:
         self.expected: list[str] = []
 
     def __call__(self, request: httpx.Request) -> None:
-        if request.method in ("POST", "PUT") and request.url.path.startswith("/3/"):
+        json_body = request.headers.get("Content-Type", "").startswith("application/json")
+        if request.method in ("POST", "PUT") and request.url.path.startswith("/3/") and json_body:
             try:
                 self.checked.append(check_request(request.read()))
             except (jsonschema.ValidationError, ValueError) as exc:

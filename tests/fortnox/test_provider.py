@@ -32,7 +32,14 @@ def session(http, sandbox: SandboxState, store) -> FortnoxSession:
         }
     )
     provider = get_provider("fortnox")
-    assert provider.scopes == ("bookkeeping", "costcenter", "companyinformation", "settings")
+    assert provider.scopes == (
+        "bookkeeping",
+        "costcenter",
+        "companyinformation",
+        "settings",
+        "inbox",
+        "connectfile",
+    )
     return provider.open_session(settings, http, store, mapping=MAPPING, now=sandbox.clock.now)
 
 

@@ -1,7 +1,8 @@
 """The sandbox's own pages and admin endpoints under ``/_sandbox/`` (no Fortnox path starts so).
 
 Reading needs nothing: ``GET /_sandbox/ledger`` (HTML), ``/_sandbox/ledger.json`` (both take
-``?tenant=<database number>``), ``/_sandbox/state`` (knobs, clock, counters, tenants).
+``?tenant=<database number>``), ``/_sandbox/state`` (knobs, clock, counters, tenants),
+``/_sandbox/files/<id>`` (an uploaded file, as the ledger page links it).
 Changing needs the header ``X-Sandbox-Admin: 1``, so a Fortnox client pointed at the wrong base URL
 can never change the sandbox by mistake:
 
@@ -227,6 +228,18 @@ def ledger_json() -> Response:
     state = sandbox_state()
     with state.lock:
         return jsonify({"tenants": state.ledger(_tenant_arg())})
+
+
+@bp.get("/files/<file_id>")
+def download_file(file_id: str) -> Response:
+    state = sandbox_state()
+    with state.lock:
+        for tenant in state.tenants.values():
+            found = tenant.files.get(file_id)
+            if found is not None:
+                headers = {"Content-Disposition": f'inline; filename="{found.name}"'}
+                return Response(found.data, mimetype=found.content_type, headers=headers)
+    return _problem(f"no file {file_id}", 404)
 
 
 @bp.get("/ledger")

@@ -50,9 +50,10 @@ def rate_limited() -> Response:
     return answer(RATE_LIMITED_BODY, 429)
 
 
-def endpoint(scope: str | None) -> Callable:
+def endpoint(scope: str | None, body_type: str = "application/json") -> Callable:
     """Wrap a view: authenticate the bearer token, apply the rate limit and the scope, hold the state's
-    lock, and call ``view(tenant, **path_args)``."""
+    lock, and call ``view(tenant, **path_args)``. ``body_type``: what a POST or PUT must send (file
+    uploads send ``multipart/form-data``)."""
 
     def wrap(view: Callable[..., Response]) -> Callable[..., Response]:
         @functools.wraps(view)
@@ -71,7 +72,7 @@ def endpoint(scope: str | None) -> Callable:
                     raise ApiError(403, errors.NOT_AUTHORISED_FOR_SCOPE, f"Not authorised for scope {scope}")
                 if scope is not None and scope not in tenant.licenses:
                     raise ApiError(403, errors.NO_LICENSE, "Det finns ingen aktiv licens för önskat scope")
-                _check_content_type()
+                _check_content_type(body_type)
                 g.grant = grant
                 return view(tenant, **kwargs)
 
@@ -91,12 +92,12 @@ def _grant(state: SandboxState) -> Grant | None:
     return grant
 
 
-def _check_content_type() -> None:
+def _check_content_type(body_type: str) -> None:
     accept = request.headers.get("Accept", "*/*")
     if not any(kind in accept for kind in ("application/json", "*/*", "application/*")):
         raise invalid(1000030, "Invalid response type")  # Fortnox error list
     has_body = request.method in ("POST", "PUT") and request.content_length
-    if has_body and request.mimetype != "application/json":
+    if has_body and request.mimetype != body_type:
         raise invalid(1000031, "Invalid content type")  # Fortnox error list
 
 

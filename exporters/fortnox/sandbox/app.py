@@ -6,14 +6,14 @@ import json
 
 from flask import Flask, Response
 
-from exporters.fortnox.sandbox import admin, api, chart, company, customers, oauth, sales, vouchers
+from exporters.fortnox.sandbox import admin, api, chart, company, customers, inbox, oauth, sales, vouchers
 from exporters.fortnox.sandbox.errors import ApiError
 from exporters.fortnox.sandbox.faults import FaultInjector
 from exporters.fortnox.sandbox.seed import seeded_state
 from exporters.fortnox.sandbox.state import SandboxState
 
 # The resource modules register their routes on api.bp when imported.
-_RESOURCES = (company, chart, vouchers, customers, sales)
+_RESOURCES = (company, chart, vouchers, customers, sales, inbox)
 
 
 def create_app(state: SandboxState | None = None) -> Flask:

@@ -79,6 +79,28 @@ class Voucher:
 
 
 @dataclass
+class InboxFile:
+    """A file uploaded to the company's inbox (``POST /3/inbox``); it stays when connected to a voucher."""
+
+    id: str
+    name: str
+    folder: str
+    data: bytes
+    content_type: str
+    archive_file_id: str
+
+
+@dataclass
+class FileConnection:
+    """A file connected to a voucher (``POST /3/voucherfileconnections``); one per file."""
+
+    file_id: str
+    year: int
+    series: str
+    number: int
+
+
+@dataclass
 class Tenant:
     """One Fortnox company (database), its books and its sales documents."""
 
@@ -96,6 +118,9 @@ class Tenant:
     deleted_customer_numbers: set[str] = field(default_factory=set)
     invoices: dict[int, dict[str, Any]] = field(default_factory=dict)
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, InboxFile] = field(default_factory=dict)
+    #: Keyed by FileId, as Fortnox's ``/3/voucherfileconnections/{FileId}`` is.
+    file_connections: dict[str, FileConnection] = field(default_factory=dict)
 
     def year_for(self, day: date) -> FinancialYear | None:
         return next((y for y in self.financial_years.values() if y.covers(day)), None)

@@ -59,6 +59,10 @@ SERIES_EXISTS = 2099019
 REQUIRED_FIELD_MISSING = 2099020
 PROJECT_NOT_ALLOWED = 2099022
 VALUE_OUT_OF_RANGE = 2099021  # too long, too short, below minimum, not in the enumeration, bad date
+FILE_NOT_FOUND = 2099023  # "Kan inte hitta filen." (inbox and file connections)
+FILE_ALREADY_CONNECTED = 2099024  # a file is connected to one voucher at most
+FILE_INVALID = 2099025  # no file part, an empty file, or too large
+FOLDER_NOT_FOUND = 2099026
 
 
 @dataclass

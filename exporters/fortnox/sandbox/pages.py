@@ -16,6 +16,8 @@ SCOPE_NAMES = {
     "invoice": "Faktura",
     "order": "Order",
     "customer": "Kund",
+    "inbox": "Inkorg",
+    "connectfile": "Koppla filer",
 }
 
 PAGE = """<!doctype html>
@@ -89,6 +91,7 @@ h2{margin-top:2rem}.meta{color:#666}</style></head><body>
 {% for v in tenant.vouchers %}
 <h3>{{ v.series }} {{ v.number }} · {{ v.transaction_date }} · {{ v.description }}</h3>
 <p class="meta">Räkenskapsår {{ v.year }}{% if v.comments %} · {{ v.comments }}{% endif %}</p>
+{% for f in v.files %}<p class="attachment">Bifogad fil: <a href="{{ f.url }}">{{ f.name }}</a> ({{ f.size }} byte)</p>{% endfor %}
 <table><thead><tr><th>Konto</th><th>Benämning</th><th>Debet</th><th>Kredit</th><th>Kostnadsställe</th><th>Text</th></tr></thead><tbody>
 {% for r in v.rows %}<tr><td>{{ r.account }}</td><td>{{ r.account_name }}</td><td class="num">{{ r.debit }}</td><td class="num">{{ r.credit }}</td>
 <td>{{ r.cost_center }}</td><td>{{ r.transaction_information }}</td></tr>{% endfor %}

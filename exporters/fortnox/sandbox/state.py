@@ -127,6 +127,17 @@ class SandboxState(sandbox_kit.SandboxBase):
             if database_number is not None and tenant.database_number != database_number:
                 continue
             vouchers = []
+            files_of: dict[tuple[int, str, int], list[dict[str, Any]]] = {}
+            for connection in tenant.file_connections.values():
+                found = tenant.files[connection.file_id]
+                files_of.setdefault((connection.year, connection.series, connection.number), []).append(
+                    {
+                        "id": found.id,
+                        "name": found.name,
+                        "size": len(found.data),
+                        "url": f"/_sandbox/files/{found.id}",
+                    }
+                )
             for (year, series, number), voucher in sorted(tenant.vouchers.items()):
                 vouchers.append(
                     {
@@ -138,6 +149,7 @@ class SandboxState(sandbox_kit.SandboxBase):
                         "comments": voucher.comments,
                         "reference_type": voucher.reference_type,
                         "reference_number": voucher.reference_number,
+                        "files": files_of.get((year, series, number), []),
                         "rows": [
                             {
                                 "account": row.account,
