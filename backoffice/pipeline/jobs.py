@@ -18,7 +18,7 @@ from sqlalchemy import Engine, exists, select, text
 from sqlalchemy.orm import sessionmaker
 
 from backoffice.models import Alert, FortnoxConnection, Register, Store
-from backoffice.services.alerts import raise_alert
+from backoffice.services.alerts import raise_alert, resolve_alerts
 from backoffice.services.overview import yesterday_missing
 
 log = logging.getLogger(__name__)
@@ -43,15 +43,18 @@ def check_missing_z_reports(sessions: sessionmaker, now: datetime, check_at: tim
             day = local.date() - timedelta(days=1)
             message = f"No Z-report received for {day.isoformat()}"
             if yesterday_missing(db, store, now.astimezone(UTC).replace(tzinfo=None)) is None:
-                for alert in db.scalars(
-                    select(Alert).where(
-                        Alert.store_id == store.id,
-                        Alert.kind == NO_Z_REPORT,
-                        Alert.message == message,
-                        Alert.resolved_at.is_(None),
-                    )
-                ):
-                    alert.resolved_at = now.astimezone(UTC).replace(tzinfo=None)
+                resolve_alerts(
+                    db,
+                    db.scalars(
+                        select(Alert).where(
+                            Alert.store_id == store.id,
+                            Alert.kind == NO_Z_REPORT,
+                            Alert.message == message,
+                            Alert.resolved_at.is_(None),
+                        )
+                    ),
+                    now.astimezone(UTC).replace(tzinfo=None),
+                )
             elif local.time() >= check_at:
                 raise_alert(
                     db,
@@ -59,6 +62,7 @@ def check_missing_z_reports(sessions: sessionmaker, now: datetime, check_at: tim
                     NO_Z_REPORT,
                     message,
                     "check that the register closed the day and that its bridge is online (Registers page)",
+                    day=day,
                 )
                 alerted.append((store.id, day))
         db.commit()

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from backoffice.audit import record
 from backoffice.models import Export, User
+from backoffice.notify.export_alerts import export_moved
 
 RECEIVED = "received"
 READY = "ready"
@@ -82,8 +83,9 @@ def move(
     action: str | None = None,
     **details: Any,
 ) -> None:
-    """Move ``export`` to ``state``, keeping its error fields and the audit log in step. The audit entry
-    is ``export.<state>``, or ``action`` when a person's action names it better (``export.resend``)."""
+    """Move ``export`` to ``state``, keeping its error fields, the audit log and its alert (a day waiting
+    for a person, see :mod:`backoffice.notify.export_alerts`) in step. The audit entry is
+    ``export.<state>``, or ``action`` when a person's action names it better (``export.resend``)."""
     if state not in TRANSITIONS.get(export.state, frozenset()) and state != export.state:
         raise TransitionRefused(f"export {export.id}: {export.state} -> {state} is not a transition")
     previous = export.state
@@ -111,6 +113,7 @@ def move(
         previous=previous,
         **details,
     )
+    export_moved(session, export, state, now)
 
 
 def retry_delay(
