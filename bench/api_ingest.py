@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 from datetime import date, timedelta
+from http.client import HTTPConnection
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,16 +137,31 @@ def tree_cpu_seconds(pid: int) -> float:
 
 
 def client_loop(
-    base: str, code: str, index: int, stop_at: float, interval: float, latencies: list[float], statuses: dict
+    port: int, code: str, index: int, stop_at: float, interval: float, latencies: list[float], statuses: dict
 ) -> None:
+    """One register: enroll, then post its days over one kept-alive connection. Plain ``http.client``:
+    the client shares the machine with the server, so it should cost as little CPU as it can."""
     register_id = f"Kassa {index + 1}"
-    with httpx.Client(base_url=base, timeout=10) as http:
-        enrolled = http.post("/api/v1/enroll", json={"code": code, "register_id": register_id,
-                                                      "control_unit_id": EXAMPLE["register"]["control_unit_id"]})  # fmt: skip
-        token = enrolled.json()["device_token"]
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        z_number = 0
-        next_at = time.monotonic()
+    http = HTTPConnection("127.0.0.1", port, timeout=10)
+
+    def post(path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        http.request("POST", path, body, headers)
+        response = http.getresponse()
+        return response.status, response.read()
+
+    enroll = {
+        "code": code,
+        "register_id": register_id,
+        "control_unit_id": EXAMPLE["register"]["control_unit_id"],
+    }
+    _, answer = post("/api/v1/enroll", json.dumps(enroll).encode(), {"Content-Type": "application/json"})
+    headers = {
+        "Authorization": f"Bearer {json.loads(answer)['device_token']}",
+        "Content-Type": "application/json",
+    }
+    z_number = 0
+    next_at = time.monotonic()
+    try:
         while True:
             now = time.monotonic()
             if now >= stop_at:
@@ -159,9 +175,11 @@ def client_loop(
             body = json.dumps(report).encode()
             headers["Idempotency-Key"] = f"{register_id}:z:{z_number}"
             started = time.perf_counter()
-            response = http.post("/api/v1/z-reports", content=body, headers=headers)
+            status, _ = post("/api/v1/z-reports", body, headers)
             latencies.append(time.perf_counter() - started)
-            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            statuses[status] = statuses.get(status, 0) + 1
+    finally:
+        http.close()
 
 
 def run(url: str, seconds: float, clients: int, rate: float, workers: int, threads: int) -> None:
@@ -175,7 +193,7 @@ def run(url: str, seconds: float, clients: int, rate: float, workers: int, threa
         server_cpu, client_cpu = tree_cpu_seconds(server.pid), time.process_time()
         start = time.monotonic()
         pool = [
-            threading.Thread(target=client_loop, args=(f"http://127.0.0.1:{port}", code, i, start + seconds, interval, latencies, statuses))
+            threading.Thread(target=client_loop, args=(port, code, i, start + seconds, interval, latencies, statuses))
             for i, code in enumerate(codes)
         ]  # fmt: skip
         for thread in pool:

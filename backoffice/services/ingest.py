@@ -13,7 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from backoffice import audit
@@ -191,6 +191,42 @@ def read(raw: bytes) -> Received:
     return Received(raw, data, report, content_hash=report.content_hash())
 
 
+def _same_report(column: Any) -> Any:
+    return (
+        select(column)
+        .where(
+            ZReportRecord.register_id == bindparam("register_id"),
+            ZReportRecord.z_number == bindparam("z_number"),
+        )
+        .scalar_subquery()
+    )
+
+
+#: Built once (the register API's hot path): the report stored under this Z number (its id and content
+#: hash) and the register's last Z number, in one round trip, each part on the unique index.
+_EXISTING = select(
+    _same_report(ZReportRecord.id),
+    _same_report(ZReportRecord.content_hash),
+    select(func.max(ZReportRecord.z_number))
+    .where(ZReportRecord.register_id == bindparam("register_id"))
+    .scalar_subquery(),
+)
+_OPEN_ALERTS = select(Alert.kind, Alert.message).where(
+    Alert.store_id == bindparam("store_id"),
+    Alert.resolved_at.is_(None),
+    Alert.kind.in_(bindparam("kinds", expanding=True)),
+)
+_INSERT_REPORT = insert(ZReportRecord.__table__).returning(ZReportRecord.__table__.c.id)
+_INSERT_EXPORT = insert(Export.__table__)
+_INSERT_AUDIT = insert(AuditEntry.__table__)
+_INSERT_ALERT = insert(Alert.__table__)
+_TOUCH_REGISTER = (
+    update(Register.__table__)
+    .where(Register.__table__.c.id == bindparam("register_id"))
+    .values(last_contact_at=bindparam("now"))
+)
+
+
 @dataclass
 class Plan:
     """What storing a report will do, decided from reads alone (:func:`plan`); :func:`apply` writes it.
@@ -223,18 +259,9 @@ def plan(
         refusal = ("invalid", _problems_body(problems), {"z_number": received.z_number})
         return Plan(received, idempotency_key, refusal=refusal)
 
-    same = select(ZReportRecord.id).where(
-        ZReportRecord.register_id == register.id, ZReportRecord.z_number == report.z_number
-    )
     connection = session.connection()  # plain reads: the register API's hot path
-    existing_id, existing_hash, last = connection.execute(  # one round trip, each part on the unique index
-        select(
-            same.scalar_subquery(),
-            same.with_only_columns(ZReportRecord.content_hash).scalar_subquery(),
-            select(func.max(ZReportRecord.z_number))
-            .where(ZReportRecord.register_id == register.id)
-            .scalar_subquery(),
-        )
+    existing_id, existing_hash, last = connection.execute(
+        _EXISTING, {"register_id": register.id, "z_number": report.z_number}
     ).one()
     if existing_id is not None:
         if existing_hash == received.content_hash:
@@ -270,7 +297,8 @@ def plan(
             {"field": item.split(" ")[0], "message": "missing (Skatteverket)", "fix": item}
             for item in missing_items
         ]
-    settings = settings_of(session, register.store, create=False)
+    # The register API's snapshot carries the settings (registers.device); a loaded register loads them.
+    settings = register.store.settings or settings_of(session, register.store, create=False)
     result.sync_sales = settings.sync_sales
     try:
         build_voucher(report, store_mapping(session, register.store, settings), build_options(settings))
@@ -284,11 +312,7 @@ def plan(
     if result.alerts:  # only the ones not open already (read here, outside the write transaction)
         open_now = set(
             connection.execute(
-                select(Alert.kind, Alert.message).where(
-                    Alert.store_id == register.store_id,
-                    Alert.resolved_at.is_(None),
-                    Alert.kind.in_({kind for kind, _, _ in result.alerts}),
-                )
+                _OPEN_ALERTS, {"store_id": register.store_id, "kinds": [kind for kind, _, _ in result.alerts]}
             ).all()
         )
         result.alerts = [alert for alert in result.alerts if (alert[0], alert[1]) not in open_now]
@@ -299,11 +323,11 @@ def apply(session: Session, register: Register, decided: Plan) -> Outcome:
     """Write what :func:`plan` decided. A report stored meanwhile by another worker makes the insert
     fail on the (register, z_number) key: the caller rolls back and plans again."""
     now = utcnow()
+    # Plain statements built once, on the connection, not through the ORM: the register API's hot path.
+    connection = session.connection()
     # Last contact to the minute: not one UPDATE per report for a figure people read in minutes.
     if register.last_contact_at is None or now - register.last_contact_at > CONTACT_RESOLUTION:
-        session.connection().execute(
-            update(Register.__table__).where(Register.id == register.id).values(last_contact_at=now)
-        )
+        connection.execute(_TOUCH_REGISTER, {"register_id": register.id, "now": now})
     if decided.outcome is not None:
         return decided.outcome
     received = decided.received
@@ -318,15 +342,13 @@ def apply(session: Session, register: Register, decided: Plan) -> Outcome:
 
     report = received.report
     store = register.store
-    # Plain statements on the connection, not through the ORM: this is the register API's hot path.
-    connection = session.connection()
     if decided.alerts:
         connection.execute(
-            insert(Alert.__table__),
+            _INSERT_ALERT,
             [{"store_id": store.id, "kind": k, "message": m, "fix": f} for k, m, f in decided.alerts],
         )
     record_id = connection.execute(
-        insert(ZReportRecord.__table__).returning(ZReportRecord.__table__.c.id),
+        _INSERT_REPORT,
         {
             "store_id": store.id,
             "register_id": register.id,
@@ -348,9 +370,9 @@ def apply(session: Session, register: Register, decided: Plan) -> Outcome:
         "channel": FORTNOX,
         **waiting_state(decided.voucher_error, decided.sync_sales),
     }
-    connection.execute(insert(Export.__table__), export)
+    connection.execute(_INSERT_EXPORT, export)
     connection.execute(
-        insert(AuditEntry.__table__),
+        _INSERT_AUDIT,
         audit.entry_values(
             register,
             "z_report.received",

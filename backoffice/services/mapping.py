@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from backoffice import audit
@@ -27,11 +27,16 @@ def settings_of(session: Session, store: Store, create: bool = True) -> SyncSett
     ``create``, so a read-only caller writes nothing)."""
     settings = session.get(SyncSettings, store.id)
     if settings is None:
-        settings = SyncSettings(store_id=store.id, sync_sales=True, invoicing=False, posting_time="06:00")
+        settings = default_settings(store.id)
         if create:
             session.add(settings)
             session.flush()
     return settings
+
+
+def default_settings(store_id: int) -> SyncSettings:
+    """A store's sync settings before it saved any (not added to a session)."""
+    return SyncSettings(store_id=store_id, sync_sales=True, invoicing=False, posting_time="06:00")
 
 
 def entries_data(entries: Iterable[tuple[str, str, int]]) -> dict[str, Any]:
@@ -48,21 +53,22 @@ def entries_data(entries: Iterable[tuple[str, str, int]]) -> dict[str, Any]:
     return data
 
 
+#: Built once: a store's mapping entries, and its accounts with a cost-center or project rule.
+_ENTRIES = select(MappingEntry.kind, MappingEntry.key, MappingEntry.account).where(
+    MappingEntry.store_id == bindparam("store_id")
+)
+_RULES = select(FortnoxAccount.number, FortnoxAccount.cost_center_rule, FortnoxAccount.project_rule).where(
+    FortnoxAccount.store_id == bindparam("store_id"),
+    (FortnoxAccount.cost_center_rule != "ALLOWED") | (FortnoxAccount.project_rule != "ALLOWED"),
+)
+
+
 def store_mapping(session: Session, store: Store, settings: SyncSettings | None = None) -> AccountMapping:
     settings = settings or settings_of(session, store, create=False)
     # Plain reads on the connection: this runs for every Z-report received.
     connection = session.connection()
-    entries = connection.execute(
-        select(MappingEntry.kind, MappingEntry.key, MappingEntry.account).where(
-            MappingEntry.store_id == store.id
-        )
-    ).all()
-    rules = connection.execute(
-        select(FortnoxAccount.number, FortnoxAccount.cost_center_rule, FortnoxAccount.project_rule).where(
-            FortnoxAccount.store_id == store.id,
-            (FortnoxAccount.cost_center_rule != "ALLOWED") | (FortnoxAccount.project_rule != "ALLOWED"),
-        )
-    ).all()
+    entries = connection.execute(_ENTRIES, {"store_id": store.id}).all()
+    rules = connection.execute(_RULES, {"store_id": store.id}).all()
     return _mapping(
         tuple(sorted(map(tuple, entries))),
         tuple(sorted(map(tuple, rules))),

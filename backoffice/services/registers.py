@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from backoffice import audit
-from backoffice.models import EnrollmentCode, Register, Store, User, utcnow
+from backoffice.models import EnrollmentCode, Register, Store, SyncSettings, User, utcnow
+from backoffice.services.mapping import default_settings
 from backoffice.tokens import digest, new_device_token, new_enrollment_code, normalize_code
 from exporters.core.errors import Problem
 
@@ -106,32 +107,52 @@ def authenticate(session: Session, token: str) -> Register | None:
     ).one_or_none()
 
 
+#: The register API's device lookup, built once: the register, its store and the store's sync settings
+#: (outer joined: a store that never saved them gets the defaults) in one statement.
+_DEVICE = (
+    select(
+        Register.id,
+        Register.store_id,
+        Register.register_key,
+        Register.control_unit_id,
+        Register.last_contact_at,
+        Store.agency_id,
+        Store.org_number,
+        Store.name,
+        SyncSettings.store_id.label("settings_store_id"),
+        SyncSettings.sync_sales,
+        SyncSettings.invoicing,
+        SyncSettings.voucher_series,
+        SyncSettings.cost_center,
+        SyncSettings.project,
+    )
+    .join(Store, Store.id == Register.store_id)
+    .outerjoin(SyncSettings, SyncSettings.store_id == Register.store_id)
+    .where(Register.token_hash == bindparam("token_hash"), Register.revoked_at.is_(None))
+)
+
+
 def device(session: Session, token: str) -> Register | None:
     """Like :func:`authenticate`, for the register API's hot path: one plain query, and the register
-    (with its store) as a detached snapshot to read, not to change through the session."""
+    (with its store and the store's sync settings, or their defaults) as a detached snapshot to read, not to
+    change through the session."""
     if not token:
         return None
-    row = (
-        session.connection()
-        .execute(
-            select(
-                Register.id,
-                Register.store_id,
-                Register.register_key,
-                Register.control_unit_id,
-                Register.last_contact_at,
-                Store.agency_id,
-                Store.org_number,
-                Store.name,
-            )
-            .join(Store, Store.id == Register.store_id)
-            .where(Register.token_hash == digest(token), Register.revoked_at.is_(None))
-        )
-        .one_or_none()
-    )
+    row = session.connection().execute(_DEVICE, {"token_hash": digest(token)}).one_or_none()
     if row is None:
         return None
     store = Store(id=row.store_id, agency_id=row.agency_id, org_number=row.org_number, name=row.name)
+    if row.settings_store_id is None:
+        store.settings = default_settings(row.store_id)
+    else:
+        store.settings = SyncSettings(
+            store_id=row.store_id,
+            sync_sales=row.sync_sales,
+            invoicing=row.invoicing,
+            voucher_series=row.voucher_series,
+            cost_center=row.cost_center,
+            project=row.project,
+        )
     return Register(
         id=row.id,
         store_id=row.store_id,
