@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from backoffice.db import make_engine, make_sessionmaker
+from backoffice.operations import endpoint as operations
 from backoffice.services.fortnox import Fortnox
 from config.settings import Settings, SettingsError
 
@@ -64,6 +65,7 @@ def create_app(
     csrf.exempt(api)
     app.register_blueprint(api)
     register_views(app)
+    operations.init_app(app)
     return app
 
 

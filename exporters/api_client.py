@@ -22,6 +22,7 @@ import httpx
 from exporters.core.errors import OutcomeUnknown, Reconnect, RetryLater
 from exporters.http_errors import Unauthorized
 from exporters.jsonmoney import encode_json
+from exporters.metrics import count_call, count_refresh
 from exporters.tokens import TokenSet, TokenStore
 
 #: Seconds between attempts of a GET when the server gives no wait.
@@ -125,7 +126,18 @@ class ApiClient:
             ) from exc
 
     def _refresh(self, stale: TokenSet) -> TokenSet:
-        return self.tokens.refresh(stale, self.oauth.refresh)
+        def refresh(tokens: TokenSet) -> TokenSet:
+            # Counted here, not around tokens.refresh: only a call to the token endpoint is a refresh
+            # (the store returns another worker's fresh pair without one).
+            try:
+                fresh = self.oauth.refresh(tokens)
+            except Exception:
+                count_refresh(self.service.lower(), ok=False)
+                raise
+            count_refresh(self.service.lower(), ok=True)
+            return fresh
+
+        return self.tokens.refresh(stale, refresh)
 
     def _send(
         self,
@@ -145,7 +157,9 @@ class ApiClient:
                     method, self.api_url + path, params=dict(params or {}), content=content, headers=headers
                 )
             except httpx.TransportError as exc:
+                count_call(self.service.lower(), self.tokens.connection_key, None)
                 raise self._no_answer(exc, method, path) from exc
+        count_call(self.service.lower(), self.tokens.connection_key, response.status_code)
         self.raise_for_response(response)
         if not response.content:
             return {}

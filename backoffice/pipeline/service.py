@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select
 
 from backoffice.db import make_sessionmaker
 from backoffice.models import Export, FortnoxConnection, Store
+from backoffice.operations.scheduling import with_traces
 from backoffice.pipeline import jobs, states
 from backoffice.pipeline.runtime import fortnox_runtime
 from backoffice.pipeline.worker import ExportWorker, run_workers
@@ -136,15 +137,21 @@ class Pipeline:
         config = self.settings.scheduler
         preflight_at = _time(config.preflight_at)
         self.scheduler = jobs.build_scheduler(
-            {
-                "sweep": (self.sweep, {"trigger": "interval", "seconds": config.sweep_seconds}),
-                "nightly_check": (self.nightly_check, {"trigger": "interval", "minutes": 10}),
-                "preflight": (
-                    self.preflight_all,
-                    {"trigger": "cron", "hour": preflight_at.hour, "minute": preflight_at.minute},
-                ),
-                "token_keepalive": (self.keep_tokens_alive, {"trigger": "cron", "hour": 3, "minute": 17}),
-            },
+            with_traces(
+                self.sessions,
+                {
+                    "sweep": (self.sweep, {"trigger": "interval", "seconds": config.sweep_seconds}),
+                    "nightly_check": (self.nightly_check, {"trigger": "interval", "minutes": 10}),
+                    "preflight": (
+                        self.preflight_all,
+                        {"trigger": "cron", "hour": preflight_at.hour, "minute": preflight_at.minute},
+                    ),
+                    "token_keepalive": (
+                        self.keep_tokens_alive,
+                        {"trigger": "cron", "hour": 3, "minute": 17},
+                    ),
+                },
+            ),
             config.timezone,
         )
         self.scheduler.start()
