@@ -18,6 +18,8 @@ from sqlalchemy import Engine, select
 from backoffice.db import make_sessionmaker
 from backoffice.models import Export, FortnoxConnection, Store
 from backoffice.operations.scheduling import with_traces
+from backoffice.notify import jobs as notify_jobs
+from backoffice.notify.dispatch import Dispatcher
 from backoffice.pipeline import jobs, states
 from backoffice.pipeline.runtime import fortnox_runtime
 from backoffice.pipeline.worker import ExportWorker, run_workers
@@ -52,6 +54,7 @@ class Pipeline:
         self.engine = engine
         self.sessions = make_sessionmaker(engine)
         self.fortnox = Fortnox(settings, self.sessions, transport)
+        self.notifier = Dispatcher(settings, self.sessions)
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
         self.scheduler = None
@@ -140,6 +143,7 @@ class Pipeline:
             with_traces(
                 self.sessions,
                 {
+                    **notify_jobs.scheduled(self.settings, self.sessions, self.notifier),
                     "sweep": (self.sweep, {"trigger": "interval", "seconds": config.sweep_seconds}),
                     "nightly_check": (self.nightly_check, {"trigger": "interval", "minutes": 10}),
                     "preflight": (
