@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.db import Base, Money
@@ -64,6 +64,8 @@ class SyncSettings(Base):
     #: The integration's start date: the first business day it may send (None: any day). Days before it
     #: go to the books another way, e.g. a SIE file (DESIGN.md section 7; backoffice.services.day_claims).
     sync_from: Mapped[date | None]
+    #: Attach the Z-report PDF to each posted voucher (backoffice.pipeline.attachments).
+    attach_z_report: Mapped[bool] = mapped_column(default=True, server_default=true())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     store: Mapped[Store] = relationship(back_populates="settings")
@@ -203,6 +205,7 @@ class Export(Base):
         UniqueConstraint("z_report_id", "channel"),
         Index("ix_exports_store_date", "store_id", "business_date"),
         Index("ix_exports_state", "state", "next_attempt_at"),
+        Index("ix_exports_attachment", "attachment_state", "attachment_due_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     z_report_id: Mapped[int] = mapped_column(ForeignKey("z_reports.id"))
@@ -235,6 +238,16 @@ class Export(Base):
     forced: Mapped[bool] = mapped_column(default=False)
     #: The voucher as posted (its JSON), so a correction can reverse exactly what is in the books.
     posted_json: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The Z-report PDF on the posted voucher (backoffice.pipeline.attachments): None (nothing to attach),
+    #: ``pending`` (due at ``attachment_due_at``), ``attached`` or ``failed`` (a person must look).
+    attachment_state: Mapped[str | None] = mapped_column(String(20))
+    #: The accounting system's reference of the file (Fortnox FileId, Visma attachment id), recorded as
+    #: soon as it is uploaded, before it is connected, so a retry never uploads it twice.
+    attachment_ref: Mapped[str | None] = mapped_column(String(100))
+    attachment_error: Mapped[str | None] = mapped_column(Text)
+    attachment_fix: Mapped[str | None] = mapped_column(Text)
+    attachment_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    attachment_due_at: Mapped[datetime | None]
 
     z_report: Mapped[ZReportRecord] = relationship(back_populates="exports")
     store: Mapped[Store] = relationship()
