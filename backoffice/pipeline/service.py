@@ -17,9 +17,9 @@ from sqlalchemy import Engine, select
 
 from backoffice.db import make_sessionmaker
 from backoffice.models import Export, FortnoxConnection, Store
-from backoffice.operations.scheduling import with_traces
 from backoffice.notify import jobs as notify_jobs
 from backoffice.notify.dispatch import Dispatcher
+from backoffice.operations.scheduling import with_traces
 from backoffice.pipeline import jobs, states
 from backoffice.pipeline.runtime import fortnox_runtime
 from backoffice.pipeline.worker import ExportWorker, run_workers
