@@ -53,8 +53,9 @@ UNCERTAIN_DELAY = timedelta(seconds=20)
 class ExportRuntime:
     """What an attempt needs from outside, injected by the worker (and by tests)."""
 
-    #: Opens the store's accounting session; raises Reconnect when the connection is dead.
-    open_session: Callable[[Session, Store], AccountingSession]
+    #: Opens the accounting session of the export's store; raises Reconnect when the connection is dead,
+    #: FixData when the export's channel is not the system the store books in now.
+    open_session: Callable[[Session, Export], AccountingSession]
     now: Callable[[], datetime]
     #: Keeps two attempts off one export (see fence.py); one per engine, shared by every worker.
     fence: ExportFence
@@ -134,7 +135,7 @@ def _attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, wor
             claim_for_api(
                 db, store.id, export.business_date, export.channel, sync.sync_from, f"export {export.id}"
             )
-            account = runtime.open_session(db, store)
+            account = runtime.open_session(db, export)
             db.commit()
             already = _already_posted(account, export, voucher, runtime)
             now = runtime.now()

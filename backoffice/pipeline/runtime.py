@@ -1,5 +1,6 @@
-"""Wiring an export attempt to a store's accounting connection: which provider, which tokens, which
-rate limiter. The worker, the scheduler, the tests and the benchmarks all build their runtime here."""
+"""Wiring an export attempt to a store's accounting connection: which provider (the one the connection
+names, ``fortnox`` or ``visma``), which tokens, which rate limiter. The worker, the scheduler, the tests and
+the benchmarks all build their runtime here."""
 
 from __future__ import annotations
 
@@ -10,56 +11,61 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from backoffice.models import Store
+from backoffice.models import Export, Store
 from backoffice.pipeline.exporting import ExportRuntime
 from backoffice.pipeline.fence import ExportFence
 from backoffice.services.alerts import raise_alert
-from backoffice.services.fortnox import DbTokenStore, Fortnox, connection_row
+from backoffice.services.fortnox import Fortnox, connection_row
 from backoffice.services.mapping import store_mapping
-from exporters.core.errors import Reconnect
-from exporters.providers import AccountingSession, get_provider
+from backoffice.services.switching import name
+from exporters.core.errors import FixData, Reconnect
+from exporters.providers import AccountingSession
 
-NOT_CONNECTED_FIX = "connect Fortnox on the store's Integration settings page"
+NOT_CONNECTED_FIX = "connect the accounting system on the store's Integration settings page"
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def fortnox_runtime(
+def accounting_runtime(
     fortnox: Fortnox,
     now: Callable[[], datetime] = utc_now,
     rng: random.Random | None = None,
     duplicate_guard: bool = True,
 ) -> ExportRuntime:
-    """A runtime posting through Fortnox with the BackOffice's tokens, one HTTP client and one rate
-    limiter per connection shared by every thread of this process."""
-    http = fortnox.http()
-    provider = get_provider("fortnox")
-    #: Financial years read per company, shared by the sessions of this runtime.
+    """A runtime posting each export through the accounting system of its store's connection, with the
+    BackOffice's tokens, one HTTP client per provider and one rate limiter per connection shared by every
+    thread of this process. An export belongs to the system of its channel: a day the store booked in
+    its previous system is refused, never sent to the new one."""
+    http = {provider: fortnox.http(provider) for provider in fortnox.provider_limiters}
+    #: Fortnox financial years read per company, shared by the sessions of this runtime.
     years: dict[str, list] = defaultdict(list)
 
-    def open_session(db: Session, store: Store) -> AccountingSession:
+    def open_session(db: Session, export: Export) -> AccountingSession:
+        store = export.store
         row = connection_row(db, store)
+        system = name(row.provider)
+        if export.channel != row.provider:
+            raise FixData(
+                f"the day {export.business_date.isoformat()} belongs to {name(export.channel)}, and the "
+                f"store books in {system} now",
+                f"book it in {name(export.channel)} (connect it again), or mark the day as booked here; "
+                f"it is never sent to {system}",
+            )
         if row.status != "connected" or not row.tokens_enc:
-            raise Reconnect(f"Fortnox is {row.status.replace('_', ' ')} for {store.name}", NOT_CONNECTED_FIX)
-        tokens = DbTokenStore(fortnox.sessions, row.id, fortnox.cipher, row.tenant_id)
-        return provider.open_session(
-            fortnox.settings,
-            http,
-            tokens,
-            mapping=store_mapping(db, store),
-            limiters=fortnox.limiters,
-            now=now,
-            years=years[tokens.connection_key],
-        )
+            raise Reconnect(f"{system} is {row.status.replace('_', ' ')} for {store.name}", NOT_CONNECTED_FIX)
+        options = {"mapping": store_mapping(db, store), "now": now}
+        if row.provider == "fortnox":
+            options["years"] = years[fortnox.token_store(row).connection_key]
+        return fortnox.open_session(http[row.provider], row, **options)
 
     def on_reconnect(db: Session, store: Store, reason: str) -> None:
         raise_alert(
             db,
             store.id,
             "reconnect_needed",
-            f"Fortnox needs to be connected again: {reason}",
+            f"{name(connection_row(db, store).provider)} needs to be connected again: {reason}",
             NOT_CONNECTED_FIX,
         )
 
@@ -71,3 +77,7 @@ def fortnox_runtime(
         on_reconnect=on_reconnect,
         fence=ExportFence(fortnox.sessions.kw["bind"]),
     )
+
+
+#: The name the pipeline's callers knew before a store could book in Visma.
+fortnox_runtime = accounting_runtime

@@ -1,6 +1,9 @@
-"""The BackOffice's side of Fortnox: the connection row and its encrypted tokens (a :class:`DbTokenStore`
-implementing the client's ``TokenStore`` protocol), Connect/Disconnect through OAuth (state + PKCE), the
-import of the chart of accounts, voucher series and cost centers for the pickers, and preflight.
+"""The BackOffice's side of the store's accounting system — Fortnox, or Visma eEkonomi since a store may
+switch (:mod:`backoffice.services.switching`): the connection row and its encrypted tokens (a
+:class:`DbTokenStore` implementing the client's ``TokenStore`` protocol), Connect/Disconnect through OAuth
+(state + PKCE), the import of the chart of accounts, voucher series and cost centers for the pickers, and
+preflight. Fortnox came first and names the module and the tables; each function takes the provider from
+the connection row (or the Connect attempt) and asks :mod:`exporters.providers` for the rest.
 
 Calls to Fortnox are never made inside a database transaction: a SQLite write lock held across the
 network would stall every register's upload. So each operation is split: read what it needs, call
@@ -32,6 +35,7 @@ from backoffice.models import (
 )
 from backoffice.services.alerts import open_alerts_of, raise_alert, resolve_alerts
 from backoffice.services.mapping import settings_of, store_mapping
+from backoffice.services.switching import check_connect, name
 from config.settings import Settings
 from exporters.core import AccountMapping
 from exporters.core.errors import Reconnect
@@ -41,11 +45,20 @@ from exporters.fortnox.limiter import LimiterRegistry
 from exporters.fortnox.oauth import AuthorizationRequest, FortnoxOAuth, scopes_needed
 from exporters.fortnox.preflight import run_preflight
 from exporters.fortnox.tokens import RECONNECT_FIX, TokenSet
-from exporters.providers import ChartAccount, CheckResult, NamedCode
+from exporters.providers import (
+    AccountingSession,
+    ChartAccount,
+    CheckResult,
+    NamedCode,
+    PreflightRequest,
+    get_provider,
+)
 
 #: How long a started Connect may take before its state is refused.
 ATTEMPT_LIFETIME = timedelta(minutes=15)
 CALLBACK_PATH = "/fortnox/callback"
+#: Where each accounting system sends the browser back after its consent page.
+CALLBACK_PATHS = {"fortnox": CALLBACK_PATH, "visma": "/visma/callback"}
 
 
 def _naive(moment: datetime) -> datetime:
@@ -58,26 +71,37 @@ class DbTokenStore:
     re-reading the stored pair to saving the new one, so one worker at a time refreshes."""
 
     def __init__(
-        self, sessions: sessionmaker, connection_id: int, cipher: TokenCipher, tenant_id: str | None = None
+        self,
+        sessions: sessionmaker,
+        connection_id: int,
+        cipher: TokenCipher,
+        tenant_id: str | None = None,
+        provider: str = "fortnox",
     ) -> None:
         self.sessions = sessions
         self.connection_id = connection_id
         self.cipher = cipher
-        # Fortnox counts its 25 requests per 5 s per app and company: stores sharing a company share
-        # one limiter.
-        self.connection_key = f"fortnox-tenant:{tenant_id}" if tenant_id else f"fortnox:{connection_id}"
+        self.provider = provider
+        # Fortnox counts its 25 requests per 5 s per app and company (Visma its 600 a minute per client
+        # and endpoint): stores sharing a company share one limiter.
+        self.connection_key = f"{provider}-tenant:{tenant_id}" if tenant_id else f"{provider}:{connection_id}"
 
     def _row(self, session: Session, lock: bool = False) -> FortnoxConnection:
         query = select(FortnoxConnection).where(FortnoxConnection.id == self.connection_id)
         return session.scalars(query.with_for_update() if lock else query).one()
 
     def _tokens(self, row: FortnoxConnection) -> TokenSet:
+        system = name(self.provider)
+        if row.provider != self.provider:
+            raise Reconnect(
+                f"{system} is not connected (the store books in {name(row.provider)})", RECONNECT_FIX
+            )
         if row.status == "reconnect_needed":
             raise Reconnect(
-                f"the Fortnox connection needs to be connected again ({row.last_error})", RECONNECT_FIX
+                f"the {system} connection needs to be connected again ({row.last_error})", RECONNECT_FIX
             )
         if row.status != "connected" or not row.tokens_enc:
-            raise Reconnect("Fortnox is not connected", RECONNECT_FIX)
+            raise Reconnect(f"{system} is not connected", RECONNECT_FIX)
         return TokenSet.from_json(self.cipher.decrypt(row.tokens_enc))
 
     def load(self) -> TokenSet:
@@ -101,8 +125,10 @@ class DbTokenStore:
             return fresh
 
     def replace(self, tokens: TokenSet) -> None:
+        """Keep a new connection's tokens: from now on the store books in this provider."""
         with self.sessions() as session:
             row = self._row(session, lock=True)
+            row.provider = self.provider
             self._store(row, tokens)
             row.status, row.last_error, row.connected_at = "connected", None, utcnow()
             session.commit()
@@ -115,8 +141,9 @@ class DbTokenStore:
 
 
 class Fortnox:
-    """What the BackOffice needs to talk to Fortnox, built once per app: settings, the HTTP seam, the
-    cipher and one rate limiter per connection shared by the process's threads."""
+    """What the BackOffice needs to talk to the stores' accounting systems, built once per app: settings,
+    the HTTP seam, the cipher and one rate limiter per connection shared by the process's threads (a
+    registry per provider: Fortnox counts 25 per 5 s, Visma 600 a minute per endpoint)."""
 
     def __init__(
         self, settings: Settings, sessions: sessionmaker, transport: httpx.BaseTransport | None
@@ -125,6 +152,7 @@ class Fortnox:
         self.sessions = sessions
         self.transport = transport
         self.limiters = LimiterRegistry(settings.fortnox.requests_per_window)
+        self.provider_limiters = {"fortnox": self.limiters, "visma": visma_limiters(settings)}
         self._cipher: TokenCipher | None = None
 
     @property
@@ -133,15 +161,38 @@ class Fortnox:
             self._cipher = TokenCipher.from_settings(self.settings.security)
         return self._cipher
 
-    def http(self) -> httpx.Client:
-        return httpx.Client(transport=self.transport, timeout=self.settings.fortnox.timeout_seconds)
+    def http(self, provider: str = "fortnox") -> httpx.Client:
+        timeout = getattr(self.settings, provider).timeout_seconds
+        return httpx.Client(transport=self.transport, timeout=timeout)
 
     def oauth(self, http: httpx.Client) -> FortnoxOAuth:
         return FortnoxOAuth.from_settings(http, self.settings.fortnox)
 
+    def oauth_for(self, provider: str, http: httpx.Client):
+        """The provider's OAuth client (authorization URL, code exchange, revoke)."""
+        return get_provider(provider).extras["make_oauth"](self.settings, http)
+
     @property
     def redirect_uri(self) -> str:
-        return self.settings.web.public_url.rstrip("/") + CALLBACK_PATH
+        return self.redirect_uri_for("fortnox")
+
+    def redirect_uri_for(self, provider: str) -> str:
+        return self.settings.web.public_url.rstrip("/") + CALLBACK_PATHS[provider]
+
+    def token_store(self, row: FortnoxConnection) -> DbTokenStore:
+        return DbTokenStore(self.sessions, row.id, self.cipher, row.tenant_id, row.provider)
+
+    def open_session(self, http: httpx.Client, row: FortnoxConnection, **options) -> AccountingSession:
+        """The store's session with the system its connection names, over ``http`` (from
+        :meth:`http` for that provider), with this process's limiters for it."""
+        provider = get_provider(row.provider)
+        return provider.open_session(
+            self.settings,
+            http,
+            self.token_store(row),
+            limiters=self.provider_limiters[row.provider],
+            **options,
+        )
 
     def client(self, http: httpx.Client, connection_id: int) -> FortnoxClient:
         tokens = DbTokenStore(self.sessions, connection_id, self.cipher)
@@ -160,16 +211,36 @@ def connection_row(session: Session, store: Store) -> FortnoxConnection:
     return row
 
 
-def start_connect(session: Session, fortnox: Fortnox, store: Store, user: User, invoicing: bool) -> str:
-    """Begin Connect: keep the state and PKCE verifier, return the URL of Fortnox's consent page."""
-    with fortnox.http() as http:
-        request = fortnox.oauth(http).authorization_url(fortnox.redirect_uri, scopes_needed(invoicing))
+def start_connect(
+    session: Session,
+    fortnox: Fortnox,
+    store: Store,
+    user: User,
+    invoicing: bool,
+    provider: str = "fortnox",
+    start_date: date | None = None,
+) -> str:
+    """Begin Connect: keep the state, PKCE verifier, provider and start date, return the URL of the
+    provider's consent page. Refused (:class:`~backoffice.services.switching.ConnectRefused`) while
+    another system is connected, or for a switch without a start date after the old system's days."""
+    start_date = check_connect(session, store, provider, start_date)
+    spec = get_provider(provider)
+    scopes = scopes_needed(invoicing) if provider == "fortnox" else spec.scopes
+    with fortnox.http(provider) as http:
+        request = fortnox.oauth_for(provider, http).authorization_url(
+            fortnox.redirect_uri_for(provider), scopes
+        )
     session.add(
         OAuthAttempt(
-            state=request.state, store_id=store.id, user_id=user.id, code_verifier=request.code_verifier
+            state=request.state,
+            store_id=store.id,
+            user_id=user.id,
+            code_verifier=request.code_verifier,
+            provider=provider,
+            start_date=start_date,
         )
     )
-    audit.record(session, user, "fortnox.connect_started", store)
+    audit.record(session, user, f"{provider}.connect_started", store, start_date=str(start_date or ""))
     return request.url
 
 
@@ -185,12 +256,27 @@ def take_attempt(session: Session, user: User, state: str) -> OAuthAttempt | Non
 def finish_connect(
     fortnox: Fortnox, connection_id: int, attempt: OAuthAttempt, callback_url: str
 ) -> dict[str, str]:
-    """Trade the code for tokens (state checked, PKCE verifier sent), store them encrypted, and read the
-    company. Raises ``AuthorizationDenied``/``Reconnect`` with the fix when Fortnox says no."""
-    request = AuthorizationRequest("", attempt.state, attempt.code_verifier, fortnox.redirect_uri)
-    with fortnox.http() as http:
-        tokens = fortnox.oauth(http).exchange_code(callback_url, request)
-        DbTokenStore(fortnox.sessions, connection_id, fortnox.cipher).replace(tokens)
+    """Trade the code for tokens (state checked, PKCE verifier sent), store them encrypted (the store now
+    books in the attempt's provider), and read the company. Raises ``AuthorizationDenied``/``Reconnect``
+    with the fix when the accounting system says no."""
+    provider = attempt.provider
+    request = AuthorizationRequest(
+        "", attempt.state, attempt.code_verifier, fortnox.redirect_uri_for(provider)
+    )
+    with fortnox.http(provider) as http:
+        tokens = fortnox.oauth_for(provider, http).exchange_code(callback_url, request)
+        DbTokenStore(fortnox.sessions, connection_id, fortnox.cipher, provider=provider).replace(tokens)
+        if provider == "visma":
+            with fortnox.sessions() as session:
+                row = session.get(FortnoxConnection, connection_id)
+            company = fortnox.open_session(http, row).client.company_settings()
+            org_number = company.get("CorporateIdentityNumber") or ""
+            # Visma names no company number: the org number, marked as Visma's, keys the tenant.
+            return {
+                "tenant_id": f"visma:{org_number}",
+                "company_name": company.get("Name") or "",
+                "org_number": org_number,
+            }
         company = fortnox.client(http, connection_id).company_information()
     return {
         "tenant_id": str(company.get("DatabaseNumber") or ""),
@@ -200,18 +286,19 @@ def finish_connect(
 
 
 def disconnect(session: Session, fortnox: Fortnox, store: Store, user: User) -> None:
-    """Forget the tokens (revoking the refresh token at Fortnox when it still answers)."""
+    """Forget the tokens (revoking the refresh token at the accounting system when it still answers).
+    The row keeps its provider: connecting another system after it is a switch, with a start date."""
     row = connection_row(session, store)
     if row.tokens_enc and row.status == "connected":
         tokens = TokenSet.from_json(fortnox.cipher.decrypt(row.tokens_enc))
         try:
-            with fortnox.http() as http:
-                fortnox.oauth(http).revoke(tokens)
+            with fortnox.http(row.provider) as http:
+                fortnox.oauth_for(row.provider, http).revoke(tokens)
         except Exception as exc:
-            audit.record(session, user, "fortnox.revoke_failed", store, error=str(exc))
+            audit.record(session, user, f"{row.provider}.revoke_failed", store, error=str(exc))
     row.status, row.tokens_enc, row.scopes, row.last_error = "disconnected", None, "", None
     row.access_expires_at = row.refresh_issued_at = None
-    audit.record(session, user, "fortnox.disconnected", store)
+    audit.record(session, user, f"{row.provider}.disconnected", store)
 
 
 @dataclass(frozen=True)
@@ -224,6 +311,12 @@ class FortnoxData:
 
 
 def fetch_data(fortnox: Fortnox, connection_id: int, on_date: date) -> FortnoxData:
+    with fortnox.sessions() as session:
+        row = session.get(FortnoxConnection, connection_id)
+    if row.provider != "fortnox":
+        with fortnox.http(row.provider) as http:
+            account = fortnox.open_session(http, row)
+            return FortnoxData(account.accounts(), account.voucher_series(on_date), account.cost_centers())
     with fortnox.http() as http:
         client = fortnox.client(http, connection_id)
         year = client.financial_year(on_date)
@@ -258,7 +351,7 @@ def save_data(session: Session, store: Store, user: User | None, data: FortnoxDa
     audit.record(
         session,
         user,
-        "fortnox.imported",
+        f"{connection_row(session, store).provider}.imported",
         store,
         accounts=len(data.accounts),
         series=len(data.series),
@@ -277,11 +370,26 @@ class PreflightInput:
     cost_center: str | None
     invoicing: bool
     on_date: date
+    provider: str = "fortnox"
+    project: str | None = None
 
 
 def fetch_preflight(fortnox: Fortnox, given: PreflightInput) -> list[CheckResult]:
     if given.connection_id is None:
-        return [CheckResult("connection", False, "Fortnox is not connected", RECONNECT_FIX)]
+        return [CheckResult("connection", False, f"{name(given.provider)} is not connected", RECONNECT_FIX)]
+    if given.provider != "fortnox":
+        with fortnox.sessions() as session:
+            row = session.get(FortnoxConnection, given.connection_id)
+        request = PreflightRequest(
+            given.mapping,
+            given.voucher_series,
+            given.cost_center,
+            given.project,
+            given.on_date,
+            given.invoicing,
+        )
+        with fortnox.http(given.provider) as http:
+            return fortnox.open_session(http, row).preflight(request)
     with fortnox.http() as http:
         client = fortnox.client(http, given.connection_id)
         return run_preflight(
@@ -298,7 +406,11 @@ def save_preflight(session: Session, store_id: int, results: list[CheckResult]) 
     message = f"preflight failed: {', '.join(failed)}" if failed else ""
     resolve_alerts(
         session,
-        [alert for alert in open_alerts_of(session, store_id, "preflight_failed") if alert.message != message],
+        [
+            alert
+            for alert in open_alerts_of(session, store_id, "preflight_failed")
+            if alert.message != message
+        ],
     )
     if failed:
         raise_alert(
@@ -326,9 +438,15 @@ def preflight_input(session: Session, store: Store, on_date: date) -> PreflightI
         cost_center=settings.cost_center,
         invoicing=settings.invoicing,
         on_date=on_date,
+        provider=connection.provider if connection is not None else "fortnox",
+        project=settings.project,
     )
 
 
 def store_today(store: Store) -> date:
     """The store's local date (Fortnox checks are made for the day about to be posted)."""
     return datetime.now(ZoneInfo(store.timezone)).date()
+
+
+def visma_limiters(settings: Settings) -> LimiterRegistry:
+    return get_provider("visma").extras["make_limiters"](settings)
