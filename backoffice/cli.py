@@ -111,6 +111,10 @@ def users_create_command(args: argparse.Namespace) -> int:
 
 
 def serve_command(args: argparse.Namespace) -> int:
+    from backoffice.operations.multiprocess import start_multiprocess
+
+    # Before anything imports prometheus_client: the web, workers and scheduler then count together.
+    start_multiprocess(args.settings.metrics.multiproc_dir)
     from gunicorn.app.base import BaseApplication
 
     from backoffice.app import create_app
