@@ -23,6 +23,7 @@ SV: dict[str, str] = {
     "Wrong e-mail or password.": "Fel e-post eller lösenord.",
     "Stores": "Butiker",
     "Agency overview": "Byråöversikt",
+    "Notifications": "Aviseringar",
     "Save": "Spara",
     "Saved.": "Sparat.",
     "Back": "Tillbaka",

@@ -9,9 +9,10 @@ from flask_wtf.csrf import CSRFError
 
 
 def register_views(app: Flask) -> None:
+    from backoffice.notify import views as notify
     from backoffice.views import agency, exports, fortnox, stores
 
-    for blueprint in (stores.bp, exports.bp, fortnox.bp, agency.bp):
+    for blueprint in (stores.bp, exports.bp, fortnox.bp, agency.bp, notify.bp):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(404)
