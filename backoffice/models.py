@@ -382,4 +382,5 @@ class PreflightResult(Base):
 
 
 # Tables defined beside their services, registered on Base.metadata with the rest (migrations, tests).
+from backoffice.services import background as _background  # noqa: E402, F401
 from backoffice.services import day_claims as _day_claims  # noqa: E402, F401
