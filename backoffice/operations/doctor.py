@@ -55,20 +55,22 @@ def ago(seconds: float) -> str:
 
 def check_configuration(settings: Settings) -> Iterator[Finding]:
     """What the settings loader cannot know alone: what serving needs and the keys' form."""
+    problems = []
     if not settings.web.secret_key:
-        yield Finding(
-            FAIL,
-            "web.secret_key",
-            "empty: set DAGSKASSA_WEB_SECRET_KEY to a long random string (the same on every machine)",
+        problems.append(
+            Finding(
+                FAIL,
+                "web.secret_key",
+                "empty: set DAGSKASSA_WEB_SECRET_KEY to a long random string (the same on every machine)",
+            )
         )
     try:
         TokenCipher.from_settings(settings.security)
     except SettingsError as exc:
-        yield Finding(FAIL, "security.encryption_keys", str(exc))
-    else:
-        yield Finding(
-            OK, "configuration", f"loads; {len(settings.security.encryption_keys)} encryption key(s)"
-        )
+        problems.append(Finding(FAIL, "security.encryption_keys", str(exc)))
+    yield from problems or [
+        Finding(OK, "configuration", f"loads; {len(settings.security.encryption_keys)} encryption key(s)")
+    ]
 
 
 def check_credentials(settings: Settings) -> Iterator[Finding]:
