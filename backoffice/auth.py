@@ -40,7 +40,9 @@ def create_user(
     agency: Agency,
     stores: list[Store] = (),  # type: ignore[assignment]
     name: str = "",
+    actor: User | None = None,
 ) -> User:
+    """A new user; ``actor`` is the admin who made it (None: the command line)."""
     email = email.strip().lower()
     if "@" not in email:
         raise UserError(f"{email!r} is not an e-mail address")
@@ -55,7 +57,7 @@ def create_user(
     session.flush()
     for store in stores:
         session.add(UserStore(user_id=user.id, store_id=store.id))
-    audit.record(session, None, "user.created", None, email, role=role, agency_id=agency.id)
+    audit.record(session, actor, "user.created", None, email, role=role, agency_id=agency.id)
     return user
 
 
