@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 CHECK_ALL = "check_all"
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 ACTIVE = (QUEUED, RUNNING)
+#: How often the scheduler looks for queued jobs.
+POLL_SECONDS = 2
 #: A running job that wrote no progress for this long was left by a process that died.
 STALE_AFTER = timedelta(minutes=10)
 
