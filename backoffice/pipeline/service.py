@@ -23,6 +23,7 @@ from backoffice.operations.scheduling import with_traces
 from backoffice.pipeline import jobs, states
 from backoffice.pipeline.runtime import fortnox_runtime
 from backoffice.pipeline.worker import ExportWorker, run_workers
+from backoffice.services import background
 from backoffice.services.exports import preview, waiting_state
 from backoffice.services.fortnox import (
     Fortnox,
@@ -121,6 +122,10 @@ class Pipeline:
             except Exception:
                 log.exception("token keep-alive of connection %s failed", connection_id)
 
+    def run_background_jobs(self) -> int:
+        """Run the jobs people queued on the pages (the agency's \"check all now\"); how many ran."""
+        return background.run_queued(self.sessions, self.fortnox)
+
     # -- running ---------------------------------------------------------------------------------------
 
     def start_workers(self, count: int) -> None:
@@ -155,7 +160,14 @@ class Pipeline:
                         {"trigger": "cron", "hour": 3, "minute": 17},
                     ),
                 },
-            ),
+            )
+            # Polled every few seconds, so not traced: that would be a job_runs write each time.
+            | {
+                "background_jobs": (
+                    self.run_background_jobs,
+                    {"trigger": "interval", "seconds": background.POLL_SECONDS},
+                )
+            },
             config.timezone,
         )
         self.scheduler.start()
