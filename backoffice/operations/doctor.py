@@ -26,8 +26,7 @@ from backoffice.db import make_engine
 from backoffice.migrate import alembic_config
 from backoffice.models import FortnoxConnection, Store
 from backoffice.notify.mail import smtp_connection
-from backoffice.operations.metrics import HEARTBEAT
-from backoffice.operations.models import JobRun, SchedulerHeartbeat
+from backoffice.operations.models import HEARTBEAT, JobRun, SchedulerHeartbeat
 from config.settings import Settings, SettingsError
 from exporters.fortnox.crypto import CannotDecrypt, TokenCipher
 
@@ -116,14 +115,14 @@ def open_database(settings: Settings) -> tuple[Engine | None, list[Finding]]:
     if current == head:
         return engine, [*found, Finding(OK, "database schema", f"migrated to the newest revision ({head})")]
     if current is None:
-        problem = "not migrated (no tables)"
+        problem, fix = "not migrated (no tables)", UPGRADE_FIX
     elif current in {script.revision for script in scripts.walk_revisions()}:
-        problem = f"at revision {current}, this version needs {head}"
+        problem, fix = f"at revision {current}, this version needs {head}", UPGRADE_FIX
     else:
         problem = f"at revision {current}, which this version of Dagskassa does not know (a newer one ran)"
-        return None, [*found, Finding(FAIL, "database schema", f"{problem}: install that version")]
+        fix = "install that newer version here too"
     engine.dispose()
-    return None, [*found, Finding(FAIL, "database schema", f"{problem}: {UPGRADE_FIX}")]
+    return None, [*found, Finding(FAIL, "database schema", f"{problem}: {fix}")]
 
 
 def check_tokens(settings: Settings, engine: Engine) -> Iterator[Finding]:

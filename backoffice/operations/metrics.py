@@ -28,23 +28,11 @@ from sqlalchemy.orm import sessionmaker
 
 from backoffice.db import begin_read
 from backoffice.models import Export, Register
-from backoffice.operations.models import JobRun, SchedulerHeartbeat
+from backoffice.operations.models import HEARTBEAT, JobRun, SchedulerHeartbeat
+from backoffice.pipeline.states import STATES
 
 log = logging.getLogger(__name__)
 
-#: The states of DESIGN.md section 4, each reported even when no export is in it (0, not absent).
-EXPORT_STATES = (
-    "received",
-    "ready",
-    "posting",
-    "posted",
-    "retry_wait",
-    "uncertain",
-    "rejected",
-    "needs_attention",
-    "held_duplicate",
-)
-HEARTBEAT = "scheduler"
 
 Z_REPORT_TO_POSTED = Histogram(
     "dagskassa_export_z_report_to_posted_seconds",
@@ -101,7 +89,7 @@ class DatabaseCollector:
         yield up
 
         exports = GaugeMetricFamily("dagskassa_exports", "Exports per state, now.", labels=["state"])
-        for state in sorted(set(EXPORT_STATES) | set(by_state)):
+        for state in sorted(set(STATES) | set(by_state)):  # every state, at 0 when empty
             exports.add_metric([state], by_state.get(state, 0))
         yield exports
 

@@ -13,12 +13,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from backoffice.db import Base
 
+#: The heartbeat row's name: one leader per deployment.
+HEARTBEAT = "scheduler"
+
 
 class SchedulerHeartbeat(Base):
     """Written every minute by the scheduler that leads; "alive" is a young ``beat_at``."""
 
     __tablename__ = "scheduler_heartbeats"
-    #: Always "scheduler": one leader per deployment.
+    #: Always :data:`HEARTBEAT`.
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     #: host:pid of the leader.
     holder: Mapped[str] = mapped_column(String(200))

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from backoffice.operations.metrics import HEARTBEAT, JOB_RUNS
-from backoffice.operations.models import JobRun, SchedulerHeartbeat
+from backoffice.operations.metrics import JOB_RUNS
+from backoffice.operations.models import HEARTBEAT, JobRun, SchedulerHeartbeat
 
 log = logging.getLogger(__name__)
 
