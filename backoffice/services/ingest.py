@@ -17,7 +17,17 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from backoffice import audit
-from backoffice.models import Alert, AuditEntry, Export, RefusedReport, Register, Store, ZReportRecord, utcnow
+from backoffice.models import (
+    Alert,
+    AuditEntry,
+    Export,
+    FortnoxConnection,
+    RefusedReport,
+    Register,
+    Store,
+    ZReportRecord,
+    utcnow,
+)
 from backoffice.services.alerts import raise_alert
 from backoffice.services.exports import FORTNOX, build_options, waiting_state
 from backoffice.services.mapping import mapping_keys, settings_of, store_mapping
@@ -218,6 +228,7 @@ _OPEN_ALERTS = select(Alert.kind, Alert.message).where(
 )
 _INSERT_REPORT = insert(ZReportRecord.__table__).returning(ZReportRecord.__table__.c.id)
 _INSERT_EXPORT = insert(Export.__table__)
+_CHANNEL = select(FortnoxConnection.provider).where(FortnoxConnection.store_id == bindparam("store_id"))
 _INSERT_AUDIT = insert(AuditEntry.__table__)
 _INSERT_ALERT = insert(Alert.__table__)
 _TOUCH_REGISTER = (
@@ -244,6 +255,8 @@ class Plan:
     alerts: list[tuple[str, str, str]] = field(default_factory=list)
     warnings: list[dict[str, str]] = field(default_factory=list)
     voucher_error: FixData | None = None
+    #: The export's channel: the accounting system the store books in (its connection's provider).
+    channel: str = FORTNOX
     sync_sales: bool = True
 
 
@@ -300,6 +313,7 @@ def plan(
     # The register API's snapshot carries the settings (registers.device); a loaded register loads them.
     settings = register.store.settings or settings_of(session, register.store, create=False)
     result.sync_sales = settings.sync_sales
+    result.channel = connection.execute(_CHANNEL, {"store_id": register.store_id}).scalar() or FORTNOX
     try:
         build_voucher(report, store_mapping(session, register.store, settings), build_options(settings))
     except FixData as exc:
@@ -367,7 +381,7 @@ def apply(session: Session, register: Register, decided: Plan) -> Outcome:
         "z_report_id": record_id,
         "store_id": store.id,
         "business_date": report.business_date,
-        "channel": FORTNOX,
+        "channel": decided.channel,
         **waiting_state(decided.voucher_error, decided.sync_sales),
     }
     connection.execute(_INSERT_EXPORT, export)
