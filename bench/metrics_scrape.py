@@ -1,0 +1,145 @@
+"""What /metrics costs: one scrape with 1,000 stores (a register each, its last contact known), N days of
+exports each and 200 tenants' call counters, and one counted API call on the hot path.
+
+Prints p50/p95/max of a scrape through the app (Werkzeug's test client: the whole Flask request and its
+grouped queries, no network), the size of the answer, and the cost of one ``count_call``. With
+``--multiprocess`` prometheus-client writes to files as under ``dagskassa serve`` (set before it is
+imported) and the scrape adds them up.
+
+    .venv/bin/python bench/metrics_scrape.py                    # SQLite, 1,000 stores, 60 days
+    .venv/bin/python bench/metrics_scrape.py --multiprocess --database-url postgresql+psycopg://…/bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+TENANTS = 200
+
+
+def seed(url: str, stores: int, days: int) -> None:
+    from sqlalchemy import insert, select
+    from sqlalchemy.orm import Session
+
+    from backoffice.db import Base, make_engine
+    from backoffice.migrate import upgrade
+    from backoffice.models import Agency, Export, Register, Store, ZReportRecord, utcnow
+    from backoffice.pipeline.states import STATES
+
+    engine = make_engine(url)
+    if url.startswith("postgresql"):
+        Base.metadata.drop_all(engine)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    upgrade(engine)
+    now = utcnow()
+    with Session(engine) as session:
+        agency = Agency(name="Kedjan")
+        session.add(agency)
+        session.flush()
+        session.execute(
+            insert(Store),
+            [{"agency_id": agency.id, "name": f"Butik {n:04d}", "org_number": "556677-8899"} for n in range(stores)],
+        )  # fmt: skip
+        ids = list(session.scalars(select(Store.id).order_by(Store.id)))
+        session.execute(
+            insert(Register),
+            [{"store_id": i, "register_key": "Kassa 1", "control_unit_id": "CU", "token_hash": f"{i:064d}",
+              "last_contact_at": now - timedelta(minutes=i % 90)} for i in ids],
+        )  # fmt: skip
+        registers = dict(session.execute(select(Register.store_id, Register.id)).all())
+        first = date(2026, 1, 1)
+        for i in ids:
+            session.execute(
+                insert(ZReportRecord),
+                [{"store_id": i, "register_id": registers[i], "z_number": d + 1,
+                  "business_date": first + timedelta(days=d), "raw_json": "{}", "content_hash": "x",
+                  "gross_sales": 1000, "total_payments": 1000, "missing_items": [], "mapping_keys": []}
+                 for d in range(days)],
+            )  # fmt: skip
+        reports = session.execute(
+            select(ZReportRecord.id, ZReportRecord.store_id, ZReportRecord.business_date)
+        )
+        session.execute(
+            insert(Export),
+            [{"z_report_id": r.id, "store_id": r.store_id, "business_date": r.business_date, "channel": "fortnox",
+              "state": "posted" if r.id % 10 else STATES[r.id // 10 % len(STATES)]} for r in reports],
+        )  # fmt: skip
+        session.commit()
+    engine.dispose()
+
+
+def timed(function, repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def report(label: str, times: list[float], unit: float = 1000, unit_name: str = "ms") -> None:
+    ordered = sorted(times)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    print(
+        f"  {label:<34} p50 {statistics.median(ordered) * unit:8.2f} {unit_name}   p95 {p95 * unit:8.2f} "
+        f"{unit_name}   max {ordered[-1] * unit:8.2f} {unit_name}   ({len(ordered)} runs)"
+    )
+
+
+def run(url: str, stores: int, days: int, repeat: int) -> None:
+    started = time.perf_counter()
+    seed(url, stores, days)
+    print(
+        f"{url.split(':', 1)[0]}: {stores} stores, {stores * days} exports seeded in "
+        f"{time.perf_counter() - started:.1f} s; multiprocess: {bool(os.environ.get('PROMETHEUS_MULTIPROC_DIR'))}"
+    )
+    from backoffice.app import create_app
+    from config.settings import Settings
+    from exporters.metrics import count_call
+
+    for tenant in range(TENANTS):
+        for status in (200, 429, 401, 400, 500, None):  # every result label of every tenant
+            count_call("fortnox", f"fortnox-tenant:{tenant}", status)
+    calls = 20_000
+    per_call = timed(lambda: count_call("fortnox", "fortnox-tenant:7", 200), calls)
+    report("count_call (one API call counted)", per_call, 1e6, "µs")
+
+    settings = Settings().replace(database={"url": url}, web={"secret_key": "bench", "secure_cookies": False})
+    client = create_app(settings).test_client()
+    answer = client.get("/metrics")
+    assert answer.status_code == 200, answer.status_code
+    lines = answer.data.count(b"\n")
+    print(f"  one scrape: {len(answer.data) / 1024:.0f} KiB, {lines} lines")
+    report("GET /metrics", timed(lambda: client.get("/metrics"), repeat))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", help="default: a fresh SQLite file in a temporary folder")
+    parser.add_argument("--stores", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--multiprocess", action="store_true", help="prometheus-client's multiprocess mode")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        if args.multiprocess:
+            from backoffice.operations.multiprocess import start_multiprocess
+
+            start_multiprocess(f"{folder}/metrics")
+        run(args.database_url or f"sqlite:///{folder}/bench.sqlite", args.stores, args.days, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
