@@ -4,7 +4,8 @@ exports each and 200 tenants' call counters, and one counted API call on the hot
 Prints p50/p95/max of a scrape through the app (Werkzeug's test client: the whole Flask request and its
 grouped queries, no network), the size of the answer, and the cost of one ``count_call``. With
 ``--multiprocess`` prometheus-client writes to files as under ``dagskassa serve`` (set before it is
-imported) and the scrape adds them up.
+imported) and the scrape adds them up. A ``--database-url`` database is emptied first: give it one of its
+own, never a shared one.
 
     .venv/bin/python bench/metrics_scrape.py                    # SQLite, 1,000 stores, 60 days
     .venv/bin/python bench/metrics_scrape.py --multiprocess --database-url postgresql+psycopg://…/bench
