@@ -8,6 +8,7 @@ import json
 import random
 from datetime import UTC, datetime, time, timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -72,6 +73,9 @@ def test_a_missing_day_mails_the_manager_once_with_the_link_and_once_when_resolv
     assert client.get(link.removeprefix(PUBLIC_URL)).status_code == 200
 
 
+# SQLite only: fifty attempts take twenty seconds under the client's own Fortnox rate limit (24 calls per
+# 5 s), and the alert's dedup is the same statement on both databases (the other tests run on both).
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 def test_fifty_refused_retries_of_a_day_make_one_mail_and_posting_it_one_more(
     engine, world, mailbox, dispatcher, fortnox, fortnox_state, connected_store
 ):
@@ -81,9 +85,10 @@ def test_fifty_refused_retries_of_a_day_make_one_mail_and_posting_it_one_more(
     runtime = fortnox_runtime(fortnox, rng=random.Random(1))
     with Session(engine) as db:
         (export_id,) = db.scalars(select(Export.id))
-    for _ in range(50):
+    for retry in range(50):
         assert attempt(fortnox.sessions, export_id, runtime, "w1") == states.REJECTED
-        dispatcher.run()
+        if retry % 10 == 0:
+            dispatcher.run()
         with Session(engine) as db:
             export = db.get(Export, export_id)
             user = db.scalars(select(User).where(User.email == world.manager_a)).one()

@@ -1,0 +1,97 @@
+"""The checks that open and resolve alerts from the state of things, each event written once: a refresh
+token about to die unrefreshed, a connection to reconnect, a register gone silent, a preflight turning
+red and green again; and an export's alert opened on refusal, resolved when posted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from backoffice.db import make_sessionmaker
+from backoffice.models import FortnoxConnection, Register
+from backoffice.notify.checks import check_connections, check_silent_registers
+from backoffice.notify.models import NotificationEvent
+from backoffice.services.fortnox import save_preflight
+from exporters.providers import CheckResult
+from tests.backoffice.fortnox_world import send_days
+
+WEEK = timedelta(days=7)
+
+
+def events(engine, kind: str) -> list[str]:
+    with Session(engine) as db:
+        return list(
+            db.scalars(
+                select(NotificationEvent.event)
+                .where(NotificationEvent.kind == kind)
+                .order_by(NotificationEvent.id)
+            )
+        )
+
+
+def test_a_token_about_to_die_unrefreshed_and_a_connection_to_reconnect(engine, world):
+    sessions = make_sessionmaker(engine)
+    now = datetime(2026, 3, 16, 6, 0, tzinfo=UTC)
+    naive = now.replace(tzinfo=None)
+    with Session(engine) as db:
+        db.add(
+            FortnoxConnection(
+                store_id=world.store_a, status="connected", refresh_issued_at=naive - timedelta(days=30)
+            )
+        )
+        db.commit()
+    check_connections(sessions, now, WEEK)
+    assert events(engine, "token_expiring") == []  # 15 days left
+    for _ in range(2):
+        check_connections(sessions, now + timedelta(days=9), WEEK)  # 6 days left, never refreshed
+    assert events(engine, "token_expiring") == ["opened"]
+    with Session(engine) as db:  # the keep-alive refreshed it
+        db.execute(update(FortnoxConnection).values(refresh_issued_at=naive + timedelta(days=9)))
+        db.commit()
+    check_connections(sessions, now + timedelta(days=9, hours=1), WEEK)
+    assert events(engine, "token_expiring") == ["opened", "resolved"]
+
+    with Session(engine) as db:
+        db.execute(update(FortnoxConnection).values(status="reconnect_needed", last_error="invalid_grant"))
+        db.commit()
+    check_connections(sessions, now, WEEK)
+    check_connections(sessions, now, WEEK)
+    assert events(engine, "reconnect_needed") == ["opened"]
+    with Session(engine) as db:
+        db.execute(update(FortnoxConnection).values(status="connected"))
+        db.commit()
+    check_connections(sessions, now, WEEK)
+    assert events(engine, "reconnect_needed") == ["opened", "resolved"]
+
+
+def test_a_register_gone_silent_and_heard_from_again(engine, world):
+    sessions = make_sessionmaker(engine)
+    send_days(engine, world.store_a, world.manager_a, range(1, 2))
+    with Session(engine) as db:
+        register = db.scalars(select(Register)).one()
+        heard = register.last_contact_at or register.enrolled_at
+    hours = timedelta(hours=36)
+    assert check_silent_registers(sessions, heard + timedelta(hours=35), hours) == []
+    assert check_silent_registers(sessions, heard + timedelta(hours=37), hours) == [register.id]
+    check_silent_registers(sessions, heard + timedelta(hours=40), hours)
+    assert events(engine, "register_silent") == ["opened"]
+    with Session(engine) as db:
+        db.execute(update(Register).values(last_contact_at=heard + timedelta(hours=41)))
+        db.commit()
+    assert check_silent_registers(sessions, heard + timedelta(hours=42), hours) == []
+    assert events(engine, "register_silent") == ["opened", "resolved"]
+
+
+def test_a_preflight_turning_red_and_green_again(engine, world):
+    red = [CheckResult("accounts", False, "1580 is inactive", "activate 1580 in Fortnox")]
+    green = [CheckResult("accounts", True, "all active")]
+    for results in (red, red, green, green):
+        with Session(engine) as db:
+            save_preflight(db, world.store_a, results)
+            db.commit()
+    assert events(engine, "preflight_failed") == ["opened", "resolved"]
+    with Session(engine) as db:
+        opened, resolved = db.scalars(select(NotificationEvent).order_by(NotificationEvent.id)).all()
+        assert opened.path == resolved.path == f"/stores/{world.store_a}/preflight"
