@@ -54,13 +54,23 @@ def preview(session: Session, store: Store, record: ZReportRecord) -> tuple[Vouc
         return None, exc
 
 
-def waiting_state(voucher_error: FixData | None, sync_sales: bool) -> dict[str, str | None]:
-    """What a new or re-checked export waits for (sync turned on, a fix, or nothing): its state, error
-    and fix, as column values."""
+def waiting_state(
+    voucher_error: FixData | None, sync_sales: bool, due_at: datetime | None = None
+) -> dict[str, str | datetime | None]:
+    """What a new or re-checked export waits for (sync turned on, a fix, or nothing): its state, error,
+    fix and, for a ready one, when it is due (``due_at``: the store's posting time, see
+    backoffice.pipeline.posting), as column values."""
     if voucher_error is not None:
         fix = voucher_error.fix or "map the keys listed on the Account mapping page"
-        return {"state": NEEDS_ATTENTION, "error_message": voucher_error.message, "error_fix": fix}
-    return {"state": READY if sync_sales else RECEIVED, "error_message": None, "error_fix": None}
+        return {
+            "state": NEEDS_ATTENTION,
+            "error_message": voucher_error.message,
+            "error_fix": fix,
+            "next_attempt_at": None,
+        }
+    state = READY if sync_sales else RECEIVED
+    due = due_at if state == READY else None
+    return {"state": state, "error_message": None, "error_fix": None, "next_attempt_at": due}
 
 
 def evaluate(export: Export, voucher_error: FixData | None, sync_sales: bool) -> None:

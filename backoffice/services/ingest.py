@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +28,7 @@ from backoffice.models import (
     ZReportRecord,
     utcnow,
 )
+from backoffice.pipeline.posting import posting_moment
 from backoffice.services.alerts import raise_alert
 from backoffice.services.exports import FORTNOX, build_options, waiting_state
 from backoffice.services.mapping import mapping_keys, settings_of, store_mapping
@@ -258,6 +259,8 @@ class Plan:
     #: The export's channel: the accounting system the store books in (its connection's provider).
     channel: str = FORTNOX
     sync_sales: bool = True
+    #: When the day becomes due for posting (the store's posting time the morning after).
+    due_at: datetime | None = None
 
 
 def plan(
@@ -314,6 +317,7 @@ def plan(
     settings = register.store.settings or settings_of(session, register.store, create=False)
     result.sync_sales = settings.sync_sales
     result.channel = connection.execute(_CHANNEL, {"store_id": register.store_id}).scalar() or FORTNOX
+    result.due_at = posting_moment(report.business_date, settings.posting_time, register.store.timezone)
     try:
         build_voucher(report, store_mapping(session, register.store, settings), build_options(settings))
     except FixData as exc:
@@ -382,7 +386,7 @@ def apply(session: Session, register: Register, decided: Plan) -> Outcome:
         "store_id": store.id,
         "business_date": report.business_date,
         "channel": decided.channel,
-        **waiting_state(decided.voucher_error, decided.sync_sales),
+        **waiting_state(decided.voucher_error, decided.sync_sales, decided.due_at),
     }
     connection.execute(_INSERT_EXPORT, export)
     connection.execute(

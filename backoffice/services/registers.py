@@ -119,12 +119,14 @@ _DEVICE = (
         Store.agency_id,
         Store.org_number,
         Store.name,
+        Store.timezone,
         SyncSettings.store_id.label("settings_store_id"),
         SyncSettings.sync_sales,
         SyncSettings.invoicing,
         SyncSettings.voucher_series,
         SyncSettings.cost_center,
         SyncSettings.project,
+        SyncSettings.posting_time,
     )
     .join(Store, Store.id == Register.store_id)
     .outerjoin(SyncSettings, SyncSettings.store_id == Register.store_id)
@@ -141,7 +143,13 @@ def device(session: Session, token: str) -> Register | None:
     row = session.connection().execute(_DEVICE, {"token_hash": digest(token)}).one_or_none()
     if row is None:
         return None
-    store = Store(id=row.store_id, agency_id=row.agency_id, org_number=row.org_number, name=row.name)
+    store = Store(
+        id=row.store_id,
+        agency_id=row.agency_id,
+        org_number=row.org_number,
+        name=row.name,
+        timezone=row.timezone,
+    )
     if row.settings_store_id is None:
         store.settings = default_settings(row.store_id)
     else:
@@ -152,6 +160,7 @@ def device(session: Session, token: str) -> Register | None:
             voucher_series=row.voucher_series,
             cost_center=row.cost_center,
             project=row.project,
+            posting_time=row.posting_time,
         )
     return Register(
         id=row.id,
