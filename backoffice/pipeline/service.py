@@ -21,6 +21,7 @@ from backoffice.notify import jobs as notify_jobs
 from backoffice.notify.dispatch import Dispatcher
 from backoffice.operations.scheduling import with_traces
 from backoffice.pipeline import jobs, states
+from backoffice.pipeline.posting import posting_moment
 from backoffice.pipeline.runtime import fortnox_runtime
 from backoffice.pipeline.worker import ExportWorker, run_workers
 from backoffice.services import background
@@ -75,7 +76,9 @@ class Pipeline:
             for export in waiting:
                 store = export.store
                 _voucher, error = preview(db, store, export.z_report)
-                target = waiting_state(error, settings_of(db, store).sync_sales)
+                sync = settings_of(db, store)
+                due_at = posting_moment(export.business_date, sync.posting_time, store.timezone)
+                target = waiting_state(error, sync.sync_sales, due_at)
                 if target["state"] != export.state:
                     states.move(
                         db,
@@ -84,6 +87,7 @@ class Pipeline:
                         now=utc_now(),
                         message=target["error_message"],
                         fix=target["error_fix"],
+                        next_attempt_at=target["next_attempt_at"],
                         action="export.rechecked",
                     )
                     moved += 1
