@@ -32,14 +32,16 @@ def after_connect(
     attempt: OAuthAttempt,
     previous_provider: str,
     company: dict[str, str],
-    data: FortnoxData,
+    data: FortnoxData | None,
 ) -> Connected:
-    """Record the connected company and its imported data; for a switch (the attempt carries the start
-    date) move the store's days and check its mapping against the new chart. Never commits."""
+    """Record the connected company and its imported data (None when the import failed: it can be run
+    again); for a switch (the attempt carries the start date) move the store's days and check its mapping
+    against the new chart. Never commits."""
     connection = connection_row(session, store)
     connection.tenant_id, connection.company_name = company["tenant_id"], company["company_name"]
     connection.company_org_number, connection.connected_by_id = company["org_number"], user.id
-    save_data(session, store, user, data)
+    if data is not None:
+        save_data(session, store, user, data)
     switch = None
     if attempt.start_date is not None and previous_provider != attempt.provider:
         switch = apply_switch(session, store, user, previous_provider, attempt.provider, attempt.start_date)

@@ -122,7 +122,8 @@ class MappingRow:
     key: str
     label: str
     account: int | None
-    #: ``store`` (the store chose it), ``bas`` (the BAS default is used) or ``missing``.
+    #: ``store`` (the store chose it), ``bas`` (the BAS default is used) or ``missing`` (needs mapping:
+    #: no account, or one the accounting system's chart lacks, e.g. after a switch to another system).
     source: str
     seen: bool
 
@@ -141,9 +142,11 @@ def _resolve(mapping: AccountMapping, kind: str, key: str) -> int | None:
 
 
 def mapping_rows(session: Session, store: Store) -> list[MappingRow]:
-    """Every mapping line for the page: keys seen in Z-reports but not chosen by the store first (those
-    without any account before those on a BAS default), then the rest in a stable order."""
+    """Every mapping line for the page: the ones that need mapping first (no account, or an account not
+    in the chart imported from the accounting system), then keys seen in Z-reports but not chosen by the
+    store, then the rest in a stable order."""
     mapping = store_mapping(session, store)
+    chart = set(session.scalars(select(FortnoxAccount.number).where(FortnoxAccount.store_id == store.id)))
     own = {
         (e.kind, e.key)
         for e in session.scalars(select(MappingEntry).where(MappingEntry.store_id == store.id))
@@ -173,11 +176,13 @@ def mapping_rows(session: Session, store: Store) -> list[MappingRow]:
     for kind, key in lines:
         account = _resolve(mapping, kind, key)
         source = "store" if (kind, key) in own else ("bas" if account is not None else "missing")
+        if account is not None and chart and account not in chart:
+            source = "missing"
         rows.append(MappingRow(kind, key, _label(kind, key), account, source, (kind, key) in seen))
 
     def order(row: MappingRow) -> tuple:
         unconfirmed = row.seen and row.source != "store"
-        return (not unconfirmed, row.source != "missing", KINDS.index(row.kind), row.key)
+        return (row.source != "missing", not unconfirmed, KINDS.index(row.kind), row.key)
 
     return sorted(rows, key=order)
 

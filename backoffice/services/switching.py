@@ -62,7 +62,13 @@ def name(provider: str) -> str:
 
 
 class ConnectRefused(FixData):
-    """Connecting a system the store may not connect now; the fix says what to do first."""
+    """Connecting a system the store may not connect now; the fix says what to do first. ``text`` and
+    ``fix_text`` are the English texts with ``{name}`` placeholders, so a page can show them translated
+    (``backoffice.i18n``)."""
+
+    def __init__(self, text: str, fix_text: str, **values: str) -> None:
+        self.text, self.fix_text, self.values = text, fix_text, values
+        super().__init__(text.format(**values), fix_text.format(**values))
 
 
 def connection_of(session: Session, store_id: int) -> FortnoxConnection | None:
@@ -94,28 +100,43 @@ def check_connect(session: Session, store: Store, provider: str, start_date: dat
     connection = connection_of(session, store.id)
     new = name(provider)
     if connection is not None and connection.status != "disconnected" and connection.provider != provider:
-        old = name(connection.provider)
         raise ConnectRefused(
-            f"{old} is connected to this store, and a store books in one accounting system at a time",
-            f"disconnect {old} first, then connect {new} with a start date",
+            "{old} is connected to this store, and a store books in one accounting system at a time",
+            "disconnect {old} first, then connect {new} with a start date",
+            old=name(connection.provider),
+            new=new,
         )
     if not is_switch(connection, provider):
         return None
     old = name(connection.provider)
     last = last_booked_day(session, store.id, connection.provider)
-    after = f" (the last day booked in {old} is {last.isoformat()})" if last else ""
     if start_date is None:
         raise ConnectRefused(
-            f"switching from {old} to {new} needs a start date{after}",
-            f"give the first business day {new} should book; the days before it stay in {old}",
+            "switching from {old} to {new} needs a start date",
+            "give the first business day {new} should book; the days before it stay in {old}",
+            old=old,
+            new=new,
         )
     if last is not None and start_date <= last:
         raise ConnectRefused(
-            f"the start date {start_date.isoformat()} is not after {last.isoformat()}, the last day "
-            f"booked in {old}",
-            f"choose {(last + timedelta(days=1)).isoformat()} or later: a day is booked in one system only",
+            "the start date {start} is not after {last}, the last day booked in {old}",
+            "choose {first} or later: a day is booked in one system only",
+            start=start_date.isoformat(),
+            last=last.isoformat(),
+            first=(last + timedelta(days=1)).isoformat(),
+            old=old,
         )
     return start_date
+
+
+def first_start_date(session: Session, store: Store) -> date | None:
+    """The earliest start date a switch may have: the day after the old system's last day (None when no
+    switch is pending or the old system booked nothing)."""
+    connection = connection_of(session, store.id)
+    if connection is None or connection.connected_at is None:
+        return None
+    last = last_booked_day(session, store.id, connection.provider)
+    return None if last is None else last + timedelta(days=1)
 
 
 @dataclass

@@ -1,8 +1,10 @@
-"""Fortnox pages: Connect / Reconnect / Disconnect through OAuth, importing Fortnox's data for the
+"""The accounting system's pages (Fortnox, or Visma eEkonomi): Connect / Reconnect / Disconnect through
+OAuth, a switch from one to the other with its start date, importing Fortnox's data for the
 pickers, the preflight page and the agency's "check all now"."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -14,30 +16,55 @@ from backoffice.auth import login_required
 from backoffice.i18n import _
 from backoffice.models import PreflightResult, Store
 from backoffice.services import fortnox as service
+from backoffice.services.connecting import after_connect
 from backoffice.services.mapping import settings_of
+from backoffice.services.switching import ConnectRefused, name
 from backoffice.views.common import current_store
-from exporters.core.errors import DagskassaError
+from exporters.core.errors import DagskassaError, FixData
 
 bp = Blueprint("fortnox", __name__)
 
 
 def _fail(exc: DagskassaError) -> None:
+    if isinstance(exc, ConnectRefused):
+        flash(f"{_(exc.text, **exc.values)} — {_(exc.fix_text, **exc.values)}", "error")
+        return
     flash(f"{exc.message}" + (f" — {exc.fix}" if exc.fix else ""), "error")
 
 
-@bp.post("/stores/<int:store_id>/fortnox/connect")
+def _start_date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text.strip() else None
+    except ValueError:
+        raise FixData(f"the start date {text!r} is not a date", "write it as YYYY-MM-DD") from None
+
+
+@bp.post("/stores/<int:store_id>/fortnox/connect", defaults={"provider": "fortnox"})
+@bp.post("/stores/<int:store_id>/visma/connect", defaults={"provider": "visma"})
 @login_required
-def connect(store_id: int) -> Any:
+def connect(store_id: int, provider: str) -> Any:
     store = current_store(store_id)
     session = db()
-    url = service.start_connect(
-        session, fortnox(), store, g.user, settings_of(session, store, create=False).invoicing
-    )
+    try:
+        url = service.start_connect(
+            session,
+            fortnox(),
+            store,
+            g.user,
+            settings_of(session, store, create=False).invoicing,
+            provider,
+            _start_date(request.form.get("start_date", "")),
+        )
+    except DagskassaError as exc:
+        session.rollback()
+        _fail(exc)
+        return redirect(url_for("stores.settings_page", store_id=store.id))
     session.commit()
     return redirect(url)
 
 
 @bp.get(service.CALLBACK_PATH)
+@bp.get(service.CALLBACK_PATHS["visma"])
 @login_required
 def callback() -> Any:
     session = db()
@@ -47,22 +74,42 @@ def callback() -> Any:
         abort(404)
     store = current_store(attempt.store_id)
     connection = service.connection_row(session, store)
-    session.commit()  # the attempt is used up, whatever Fortnox answers next
+    connection_id, previous = connection.id, connection.provider
+    session.commit()  # the attempt is used up, whatever the accounting system answers next
     try:
-        company = service.finish_connect(fortnox(), connection.id, attempt, request.url)
-        data = service.fetch_data(fortnox(), connection.id, service.store_today(store))
+        company = service.finish_connect(fortnox(), connection_id, attempt, request.url)
     except DagskassaError as exc:
         _fail(exc)
         return redirect(url_for("stores.settings_page", store_id=store.id))
-    connection = service.connection_row(session, store)
-    connection.tenant_id, connection.company_name = company["tenant_id"], company["company_name"]
-    connection.company_org_number, connection.connected_by_id = company["org_number"], g.user.id
-    service.save_data(session, store, g.user, data)
-    audit.record(
-        session, g.user, "fortnox.connected", store, company["company_name"], tenant=company["tenant_id"]
-    )
+    try:
+        data = service.fetch_data(fortnox(), connection_id, service.store_today(store))
+    except DagskassaError as exc:  # connected all the same: the import can be run again
+        _fail(exc)
+        data = None
+    connected = after_connect(session, store, g.user, attempt, previous, company, data)
     session.commit()
-    flash(_("Fortnox was connected."), "ok")
+    system = name(connected.provider)
+    flash(_("{system} was connected.", system=system), "ok")
+    if connected.switch is not None:
+        switch = connected.switch
+        flash(
+            _(
+                "From {day} the days go to {new}; the days before stay in {old}.",
+                day=switch.start_date.isoformat(),
+                new=system,
+                old=name(switch.old),
+            ),
+            "ok",
+        )
+        if switch.needs_mapping:
+            flash(
+                _(
+                    "{count} accounts of the mapping are not in {new}'s chart: map them on the Account mapping page.",
+                    count=len(switch.needs_mapping),
+                    new=system,
+                ),
+                "error",
+            )
     return redirect(url_for("stores.settings_page", store_id=store.id))
 
 
@@ -72,8 +119,9 @@ def disconnect(store_id: int) -> Any:
     store = current_store(store_id)
     session = db()
     service.disconnect(session, fortnox(), store, g.user)
+    system = name(service.connection_row(session, store).provider)
     session.commit()
-    flash(_("Fortnox was disconnected."), "ok")
+    flash(_("{system} was disconnected.", system=system), "ok")
     return redirect(url_for("stores.settings_page", store_id=store.id))
 
 
@@ -91,7 +139,7 @@ def import_data(store_id: int) -> Any:
         return redirect(url_for("stores.settings_page", store_id=store.id))
     service.save_data(session, store, g.user, data)
     session.commit()
-    flash(_("Fortnox data imported."), "ok")
+    flash(_("Data from {system} imported.", system=name(connection.provider)), "ok")
     return redirect(request.referrer or url_for("stores.settings_page", store_id=store.id))
 
 

@@ -13,7 +13,7 @@ from backoffice.auth import login_required
 from backoffice.i18n import _
 from backoffice.models import AuditEntry, FortnoxAccount, Register, Store
 from backoffice.services import mapping as mapping_service
-from backoffice.services import overview, registers, sync_settings
+from backoffice.services import overview, registers, switching, sync_settings
 from backoffice.services.mapping import settings_of
 from backoffice.views.common import current_store, flash_problems
 from exporters.core.zreport import VAT_RATES
@@ -76,6 +76,8 @@ def settings_page(store_id: int) -> Any:
         series=series,
         centers=centers,
         connection=overview.store_connection(session, store),
+        systems=switching.NAMES,
+        first_start=switching.first_start_date(session, store),
     )
 
 
