@@ -84,6 +84,10 @@ SV: dict[str, str] = {
     "State": "Status",
     "Error": "Fel",
     "Fix": "Åtgärd",
+    "Z-report PDF": "Z-rapport (PDF)",
+    "attached to the voucher": "bifogad till verifikationen",
+    "could not be attached": "kunde inte bifogas",
+    "waiting to be attached": "väntar på att bifogas",
     "No Z-reports yet.": "Inga Z-rapporter än.",
     "No Z-report yesterday": "Ingen Z-rapport i går",
     # settings

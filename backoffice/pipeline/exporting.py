@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backoffice.models import Export, Store, SyncSettings
 from backoffice.operations.metrics import observe_posted
-from backoffice.pipeline import states
+from backoffice.pipeline import attachments, states
 from backoffice.pipeline.fence import ExportFence
 from backoffice.services.day_claims import claim_for_api
 from backoffice.services.exports import build_options, load_z_report
@@ -102,7 +102,10 @@ def attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, work
     with runtime.fence.hold(export_id) as alone:
         if not alone:
             return "busy"
-        return _attempt(sessions, export_id, runtime, worker)
+        state = _attempt(sessions, export_id, runtime, worker)
+        if state == states.POSTED:
+            attachments.attach_due(sessions, export_id, runtime.open_session, runtime.now, runtime.rng)
+        return state
 
 
 def _attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, worker: str) -> str:
@@ -221,6 +224,7 @@ def _posted(
     export.posted_json = voucher.to_dict()
     export.reverses_json = None
     states.move(db, export, states.POSTED, now=now, ref=export.external_ref, adopted=adopted)
+    attachments.schedule(db, export, posted, now)
     db.commit()
     observe_posted(export.channel, export.z_report.received_at, now)
     return export.state

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from backoffice.models import Export, ExportLease, FortnoxConnection, Store
-from backoffice.pipeline import states
+from backoffice.pipeline import attachments, states
 from backoffice.pipeline.exporting import ExportRuntime, attempt
 
 log = logging.getLogger(__name__)
@@ -37,14 +37,16 @@ def tenant_key():
 
 
 def due_condition(now: datetime):
-    """Exports a worker holding their tenant's lease should take now: due ones, and every ``posting``
-    one (only a lease holder posts, so a ``posting`` export found by the next holder was left behind)."""
+    """Exports a worker holding their tenant's lease should take now: due ones, every ``posting`` one
+    (only a lease holder posts, so a ``posting`` export found by the next holder was left behind), and
+    posted ones whose Z-report attachment is due."""
     return or_(
         and_(
             Export.state.in_(states.DUE_STATES),
             or_(Export.next_attempt_at.is_(None), Export.next_attempt_at <= now),
         ),
         Export.state == states.POSTING,
+        attachments.due_condition(now),
     )
 
 

@@ -1,0 +1,170 @@
+"""The Z-report PDF attached to its posted voucher, exactly once, like the voucher itself.
+
+An attachment is work of its own after the voucher: it never moves the export out of ``posted`` (a
+failure never un-posts or re-posts the day). Its state lives on the export::
+
+    None       nothing to attach: the store turned it off, nothing was booked, or posted before this
+    pending    due at attachment_due_at: tried right after posting, then by the sweep with backoff
+    attached   on the voucher; attachment_ref is the accounting system's reference of the file
+    failed     still failing after MAX_ATTEMPTS tries: shown on the export page with the fix
+
+Exactly once: uploading and connecting are two calls. The upload's reference is committed on the export
+the moment it is known, before the file is connected; the next try hands it back to the session, which
+asks whether that file is on the voucher already instead of uploading another (see
+:meth:`exporters.providers.AccountingSession.attach_file`). An upload whose answer was lost is found in
+the accounting system by its file name.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, or_
+from sqlalchemy.orm import Session, sessionmaker
+
+from backoffice.audit import record
+from backoffice.models import Export
+from backoffice.pipeline import states
+from backoffice.services.exports import load_z_report
+from backoffice.services.mapping import settings_of
+from exporters.core.errors import DagskassaError, NotFound
+from exporters.core.voucher import Voucher
+from exporters.providers import AccountingSession, PostedVoucher
+from exporters.zreport_pdf import pdf_filename, z_report_pdf
+
+log = logging.getLogger(__name__)
+
+PENDING = "pending"
+ATTACHED = "attached"
+FAILED = "failed"
+#: Tries before an attachment is shown as failed (with backoff: about two hours in all).
+MAX_ATTEMPTS = 8
+
+
+def due_condition(now: datetime):
+    """Posted exports whose attachment a worker should try now."""
+    return and_(
+        Export.state == states.POSTED,
+        Export.attachment_state == PENDING,
+        or_(Export.attachment_due_at.is_(None), Export.attachment_due_at <= _naive(now)),
+    )
+
+
+def schedule(db: Session, export: Export, posted: PostedVoucher | None, now: datetime) -> None:
+    """Called as the export is recorded as posted (also a correction's new voucher): the attachment is
+    due now when something was booked and the store wants it."""
+    wanted = posted is not None and settings_of(db, export.store).attach_z_report
+    export.attachment_state = PENDING if wanted else None
+    export.attachment_ref = None
+    export.attachment_error = export.attachment_fix = None
+    export.attachment_attempts = 0
+    export.attachment_due_at = _naive(now) if wanted else None
+
+
+def attach_due(
+    sessions: sessionmaker,
+    export_id: int,
+    open_session: Callable[[Session, Export], AccountingSession],
+    now: Callable[[], datetime],
+    rng: random.Random | None = None,
+    account: AccountingSession | None = None,
+) -> str | None:
+    """Try the export's attachment if it is due; return its state. No transaction is open while the
+    accounting system is called. ``open_session(db, export)`` opens the store's session when ``account``
+    (the session that just posted the voucher) is not given."""
+    with sessions() as db:
+        export = db.get(Export, export_id, with_for_update=True)
+        if export is None or export.state != states.POSTED or export.attachment_state != PENDING:
+            return export.attachment_state if export is not None else None
+        if export.attachment_due_at is not None and export.attachment_due_at > _naive(now()):
+            return PENDING
+        export.attachment_attempts += 1
+        upload_ref = export.attachment_ref
+        z_report = load_z_report(export.z_report)
+        voucher = Voucher.from_dict(export.posted_json) if export.posted_json else None
+        try:
+            if voucher is None:
+                raise NotFound(f"export {export.id} keeps no posted voucher to attach the Z-report to")
+            account = account or open_session(db, export)
+        except DagskassaError as exc:
+            return _failed(db, export, exc, now(), rng)
+        db.commit()
+
+    def remember(ref: str) -> None:
+        with sessions() as db:
+            db.get(Export, export_id).attachment_ref = ref
+            db.commit()
+
+    try:
+        posted = account.find_voucher(voucher.marker, voucher.transaction_date, voucher.series)
+        if posted is None:
+            raise NotFound(
+                f"the voucher of {voucher.transaction_date} ({voucher.marker}) is no longer in the books",
+            )
+        ref = account.attach_file(
+            posted, pdf_filename(z_report), z_report_pdf(z_report), upload_ref=upload_ref, on_upload=remember
+        )
+    except DagskassaError as exc:
+        with sessions() as db:
+            return _failed(db, db.get(Export, export_id), exc, now(), rng)
+    with sessions() as db:
+        export = db.get(Export, export_id)
+        export.attachment_state = ATTACHED
+        export.attachment_ref = str(ref) if ref is not None else export.attachment_ref
+        export.attachment_error = export.attachment_fix = None
+        export.attachment_due_at = None
+        record(
+            db,
+            None,
+            "export.attached",
+            store=export.store,
+            subject=_subject(export),
+            ref=export.attachment_ref,
+        )
+        db.commit()
+        return ATTACHED
+
+
+def retry(db: Session, export: Export, now: datetime) -> None:
+    """A person asks for another try (e.g. after connecting again with the missing permissions)."""
+    export.attachment_state = PENDING
+    export.attachment_attempts = 0
+    export.attachment_due_at = _naive(now)
+
+
+def _failed(
+    db: Session, export: Export, exc: DagskassaError, now: datetime, rng: random.Random | None
+) -> str:
+    export.attachment_error = exc.message
+    export.attachment_fix = exc.fix or None
+    if export.attachment_attempts >= MAX_ATTEMPTS:
+        export.attachment_state = FAILED
+        export.attachment_due_at = None
+        record(
+            db,
+            None,
+            "export.attachment_failed",
+            store=export.store,
+            subject=_subject(export),
+            message=exc.message,
+        )
+    else:
+        delay = states.retry_delay(export.attachment_attempts, getattr(exc, "retry_after", None), rng)
+        export.attachment_due_at = _naive(now + delay)
+    log.info(
+        "attaching the Z-report of export %s failed (try %s): %s", export.id, export.attachment_attempts, exc
+    )
+    db.commit()
+    return export.attachment_state
+
+
+def _subject(export: Export) -> str:
+    return f"{export.channel} {export.business_date.isoformat()} Z {export.z_report.z_number}"
+
+
+def _naive(moment: datetime) -> datetime:
+    """UTC without a zone, as the column keeps it (so it compares the same in SQL and in Python)."""
+    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
