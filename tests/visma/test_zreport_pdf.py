@@ -111,3 +111,24 @@ def test_an_upload_whose_answer_was_lost_is_found_and_linked(
     company = state.companies["exempelkrogen"]
     assert len(company.attachments) == 1
     assert next(iter(company.attachments.values())).data == pdf
+
+
+def test_the_recorded_upload_is_handed_back_and_linked_once(
+    session: VismaSession, state: SandboxState, voucher, z_report: ZReport
+) -> None:
+    """The pipeline's side of the seam: the upload's id is reported before linking, and given back on the
+    next try after the link's answer was lost; the voucher ends with that one attachment."""
+    posted = session.post_voucher(voucher)
+    state.knobs.add_fault("store_then_drop", nth=(1,), method="POST", path="/v2/attachmentlinks")
+    recorded: list[str] = []
+    pdf = z_report_pdf(z_report)
+    with pytest.raises(OutcomeUnknown):
+        session.attach_file(posted, pdf_filename(z_report), pdf, on_upload=recorded.append)
+    assert len(recorded) == 1
+    again = session.attach_file(
+        posted, pdf_filename(z_report), pdf, upload_ref=recorded[0], on_upload=recorded.append
+    )
+    assert again == recorded[0] and len(recorded) == 1
+    company = state.companies["exempelkrogen"]
+    assert list(company.attachments) == recorded
+    assert next(iter(company.vouchers.values())).attachment_ids == recorded
