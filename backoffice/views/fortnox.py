@@ -1,6 +1,6 @@
 """The accounting system's pages (Fortnox, or Visma eEkonomi): Connect / Reconnect / Disconnect through
 OAuth, a switch from one to the other with its start date, importing Fortnox's data for the
-pickers, the preflight page and the agency's "check all now"."""
+pickers, and the preflight page (the agency's "check all now" is a background job: views/agency.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from backoffice import audit
-from backoffice.access import visible_stores
 from backoffice.app import db, fortnox
 from backoffice.auth import login_required
 from backoffice.i18n import _
@@ -162,13 +161,3 @@ def preflight_page(store_id: int) -> Any:
         db().commit()
         return redirect(url_for("fortnox.preflight_page", store_id=store.id))
     return render_template("preflight.html", store=store, result=db().get(PreflightResult, store.id))
-
-
-@bp.post("/agency/check-all")
-@login_required
-def check_all() -> Any:
-    if not g.user.is_agency_admin:
-        abort(404)
-    for store in db().scalars(visible_stores(g.user).order_by(Store.id)).all():
-        _check(store)
-    return redirect(request.referrer or url_for("agency.overview"))

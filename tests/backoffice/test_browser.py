@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from backoffice.app import create_app
+from backoffice.services import background
 from exporters.fortnox import sandbox
 from tests.backoffice.factories import PASSWORD, agency_with_store, app_settings, z_report
 from tests.conftest import require
@@ -85,18 +86,26 @@ def test_manager_sets_up_a_store_and_the_admin_sees_preflight_turn_red(browser, 
                 },
                 security={"encryption_keys": (Fernet.generate_key().decode(),)},
             )
-            return create_app(settings, engine=sqlite_engine)
+            apps.append(create_app(settings, engine=sqlite_engine))
+            return apps[-1]
 
         return make
+
+    apps: list[Any] = []
+
+    def run_background_jobs() -> None:
+        """What the scheduler does every few seconds: run the check-all job the page queued."""
+        state = apps[-1].extensions["dagskassa"]
+        assert background.run_queued(state["sessions"], state["fortnox"]) == 1
 
     with (
         served(lambda _url: sandbox.create_app(state)) as fortnox_url,
         served(backoffice(fortnox_url)) as base,
     ):
-        _walk_through(browser, base, store_id, manager_email, admin_email, state)
+        _walk_through(browser, base, store_id, manager_email, admin_email, state, run_background_jobs)
 
 
-def _walk_through(browser, base, store_id, manager_email, admin_email, state) -> None:
+def _walk_through(browser, base, store_id, manager_email, admin_email, state, run_background_jobs) -> None:
     from playwright.sync_api import expect
 
     page = browser.new_page()
@@ -162,14 +171,18 @@ def _walk_through(browser, base, store_id, manager_email, admin_email, state) ->
     admin.click("form.card button")
     expect(admin.locator("h1")).to_contain_text("Byråöversikt")
     admin.click("#check-all")
+    expect(admin.locator("#check-all-progress")).to_contain_text("köad")
+    run_background_jobs()  # the page polls and shows the results as they come
     row = admin.locator(f"tr[data-store='{store_id}']")
     expect(row.locator("td.pf").first).to_have_class("pf ok")
+    expect(admin.locator("#check-all-progress")).to_contain_text("Alla 1 butiker kontrollerade")
     admin.screenshot(path=SHOTS / "07-agency-green.png", full_page=True)
     with state.lock:
         for (_, code), series in state.tenants[100001].series.items():
             if code == "K":
                 series.manual = False
     admin.click("#check-all")
+    run_background_jobs()
     expect(row.locator("td.pf").first).to_have_class("pf failed")
     expect(row).to_have_class("problem")
     admin.screenshot(path=SHOTS / "08-agency-red.png", full_page=True)

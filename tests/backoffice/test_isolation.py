@@ -18,6 +18,12 @@ UNSCOPED = {
     "/",
     "/agency/",
     "/agency/check-all",
+    "/agency/check-all/status",
+    # An agency admin's stores and users: test_people.py (another agency's user is 404; a manager gets 404).
+    "/agency/people/",
+    "/agency/people/stores",
+    "/agency/people/<int:user_id>/stores",
+    "/agency/people/<int:user_id>/active",
     "/fortnox/callback",
     "/api/openapi.json",
     "/api/v1/health",
