@@ -24,6 +24,9 @@ UNSCOPED = {
     "/agency/people/stores",
     "/agency/people/<int:user_id>/stores",
     "/agency/people/<int:user_id>/active",
+    # Each user's own notification settings (and an agency admin's webhook): test_preferences.py.
+    "/notifications/",
+    "/notifications/webhook",
     "/fortnox/callback",
     "/api/openapi.json",
     "/api/v1/health",
