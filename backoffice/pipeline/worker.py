@@ -8,6 +8,15 @@ A claim is a lease row taken with ``SELECT … FOR UPDATE SKIP LOCKED`` (on SQLi
 the leases a worker holds for as long as its process lives, however long one attempt takes (a slow
 Fortnox, a full rate-limit window); only a dead process lets its lease lapse. Whoever takes a lapsed
 lease finds the dead holder's ``posting`` exports and reconciles them by marker before sending anything.
+
+A live worker's lease can lapse too, if its heartbeat is starved (on a busy SQLite a renewal that gets
+no write turn in 15 s fails; one process with hundreds of threads once lost a lease that way): the
+heartbeat retries within a second after a failure, renews from the moment it has its turn, and a worker
+whose last renewal is older than the lease stops working the tenant before its next export. Exactly once
+never rests on the lease: the export fence (fence.py) and the reconcile by marker do.
+
+Per tenant turn two transactions besides the attempts: the claim (due tenants, the lease, the tenant's
+due exports) and, when nothing more is due, the look that finds so and lets the lease go.
 """
 
 from __future__ import annotations
@@ -66,7 +75,8 @@ class ExportWorker:
         self.name = name
         self.lease = lease
         self.rng = rng or random.Random()
-        self._held: set[str] = set()
+        #: The leases this worker holds, with when each was last written (claimed or renewed).
+        self._held: dict[str, datetime] = {}
         self._held_lock = threading.Lock()
 
     def due_tenants(self, db: Session, now: datetime) -> list[str]:
@@ -82,16 +92,21 @@ class ExportWorker:
         self.rng.shuffle(keys)
         return keys
 
-    def claim(self, keys: Iterable[str], now: datetime) -> str | None:
-        """Take the lease of one of ``keys`` that nobody holds, in one transaction; None if all are held.
+    def claim(self, skip: Iterable[str] = ()) -> tuple[str, list[int]] | None:
+        """Take the lease of a tenant with due exports that nobody holds (none of ``skip``) and read its
+        due exports, in one transaction; None if every such tenant is held.
 
         ``SKIP LOCKED`` lets many workers claim at once without waiting on each other's rows, and the
-        random order spreads them over the tenants instead of all trying the first.
+        random order spreads them over the tenants instead of all trying the first. The lease runs from
+        the clock read inside the transaction, after any wait for it, not from before the wait.
         """
-        keys = sorted(set(keys))
-        if not keys:
-            return None
         with self.sessions() as db:
+            db.connection()  # begin: on SQLite this waits for the write turn
+            now = self.runtime.now()
+            keys = sorted(set(self.due_tenants(db, now)) - set(skip))
+            if not keys:
+                db.rollback()
+                return None
             known = set(db.scalars(select(ExportLease.key).where(ExportLease.key.in_(keys))))
             for key in keys:
                 if key not in known:
@@ -112,93 +127,126 @@ class ExportWorker:
                 return None
             lease.holder, lease.expires_at = self.name, now + self.lease
             key = lease.key
+            ids = self._due_exports(db, key, now)
             db.commit()
+        self._hold(key, now)
+        return key, ids
+
+    def _hold(self, key: str, renewed_at: datetime) -> None:
         with self._held_lock:
-            self._held.add(key)
-        return key
+            self._held[key] = renewed_at
 
     def holds(self, key: str) -> bool:
+        """Whether this worker still holds ``key``'s lease: the heartbeat has not seen another holder, and
+        the last renewal written is younger than the lease (a heartbeat starved for longer may have let
+        it lapse, and another worker may hold it now)."""
         with self._held_lock:
-            return key in self._held
+            renewed_at = self._held.get(key)
+        return renewed_at is not None and self.runtime.now() < renewed_at + self.lease
+
+    def _let_go(self, db: Session, key: str) -> None:
+        with self._held_lock:
+            self._held.pop(key, None)
+        lease = db.get(ExportLease, key, with_for_update=True)
+        if lease is not None and lease.holder == self.name:
+            lease.holder, lease.expires_at = "", self.runtime.now() - self.lease
 
     def release(self, key: str) -> None:
-        with self._held_lock:
-            self._held.discard(key)
         with self.sessions() as db:
-            lease = db.get(ExportLease, key, with_for_update=True)
-            if lease is not None and lease.holder == self.name:
-                lease.holder, lease.expires_at = "", self.runtime.now() - self.lease
+            self._let_go(db, key)
             db.commit()
 
-    def _due_exports(self, key: str, now: datetime) -> list[int]:
-        with self.sessions() as db:
-            query = (
-                select(Export.id)
-                .join(Store, Store.id == Export.store_id)
-                .outerjoin(FortnoxConnection, FortnoxConnection.store_id == Store.id)
-                .where(tenant_key() == key, due_condition(now))
-                .order_by(Export.business_date, Export.id)
-            )
-            return list(db.scalars(query))
+    def _due_exports(self, db: Session, key: str, now: datetime) -> list[int]:
+        query = (
+            select(Export.id)
+            .join(Store, Store.id == Export.store_id)
+            .outerjoin(FortnoxConnection, FortnoxConnection.store_id == Store.id)
+            .where(tenant_key() == key, due_condition(now))
+            .order_by(Export.business_date, Export.id)
+        )
+        return list(db.scalars(query))
 
-    def work_tenant(self, key: str) -> int:
-        """Post the tenant's due exports in date order while holding its lease; return how many were tried.
+    def _next_or_let_go(self, key: str, tried: set[int]) -> list[int]:
+        """The tenant's exports due now and not tried in this turn; when there are none, the lease is let
+        go in the same transaction."""
+        with self.sessions() as db:
+            ids = [i for i in self._due_exports(db, key, self.runtime.now()) if i not in tried]
+            if not ids:
+                self._let_go(db, key)
+            db.commit()
+        return ids
+
+    def work_tenant(self, key: str, ids: list[int]) -> int:
+        """Post the tenant's due exports (``ids`` first) in date order while holding its lease, then let
+        the lease go; return how many were tried.
 
         Each export is tried at most once per call: one that stays due (an error we did not foresee) waits
         for the next sweep instead of spinning here.
         """
         tried: set[int] = set()
-        while True:
-            ids = [i for i in self._due_exports(key, self.runtime.now()) if i not in tried]
-            if not ids:
-                return len(tried)
-            for export_id in ids:
-                if not self.holds(key):  # the heartbeat found the lease gone: another worker has it
-                    log.error("worker %s stops on %s: its lease was lost", self.name, key)
-                    return len(tried)
-                tried.add(export_id)
-                attempt(self.sessions, export_id, self.runtime, self.name)
+        try:
+            while ids:
+                for export_id in ids:
+                    if not self.holds(key):
+                        log.error("worker %s stops on %s: its lease was lost or not renewed", self.name, key)
+                        self.release(key)
+                        return len(tried)
+                    tried.add(export_id)
+                    attempt(self.sessions, export_id, self.runtime, self.name)
+                ids = self._next_or_let_go(key, tried)
+        except BaseException:
+            self.release(key)
+            raise
+        return len(tried)
 
     def run_once(self) -> int:
         """Claim free tenants with due exports one after another and work each; return exports tried."""
         tried = 0
         worked: set[str] = set()
         while True:
-            now = self.runtime.now()
-            with self.sessions() as db:
-                keys = set(self.due_tenants(db, now)) - worked
-            key = self.claim(keys, now)
-            if key is None:
+            claimed = self.claim(worked)
+            if claimed is None:
                 return tried
+            key, ids = claimed
             worked.add(key)
-            try:
-                tried += self.work_tenant(key)
-            finally:
-                self.release(key)
+            tried += self.work_tenant(key, ids)
 
     def heartbeat(self) -> None:
-        """Renew every lease this worker holds (called by its heartbeat thread)."""
+        """Renew every lease this worker holds (called by its heartbeat thread). The new expiry runs from
+        the clock read once the transaction has its turn, so time spent waiting for it is not lost."""
         with self._held_lock:
             held = sorted(self._held)
         if not held:
             return
-        now = self.runtime.now()
         with self.sessions() as db:
-            for lease in db.scalars(select(ExportLease).where(ExportLease.key.in_(held))):
+            leases = db.scalars(select(ExportLease).where(ExportLease.key.in_(held))).all()
+            now = self.runtime.now()
+            renewed = []
+            for lease in leases:
                 if lease.holder == self.name:
                     lease.expires_at = now + self.lease
+                    renewed.append(lease.key)
                 elif self.holds(lease.key):
                     log.error("worker %s lost the lease of %s to %s", self.name, lease.key, lease.holder)
                     with self._held_lock:
-                        self._held.discard(lease.key)
+                        self._held.pop(lease.key, None)
             db.commit()
+        with self._held_lock:
+            for key in renewed:
+                if key in self._held:
+                    self._held[key] = now
 
     def _beat(self, stop: threading.Event) -> None:
-        while not stop.wait(self.lease.total_seconds() / 3):
+        """Renew every quarter of the lease; after a failed renewal (e.g. no write turn in time on a busy
+        SQLite) try again within a second instead of a quarter lease later."""
+        pause = self.lease.total_seconds() / 4
+        while not stop.wait(pause):
             try:
                 self.heartbeat()
+                pause = self.lease.total_seconds() / 4
             except Exception:
-                log.exception("lease heartbeat failed")
+                log.exception("lease heartbeat failed; trying again in a second")
+                pause = min(1.0, self.lease.total_seconds() / 4)
 
     def run(self, stop: threading.Event, idle_seconds: float = 1.0) -> None:
         threading.Thread(target=self._beat, args=(stop,), name=f"{self.name}:heartbeat", daemon=True).start()

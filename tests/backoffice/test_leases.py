@@ -1,0 +1,94 @@
+"""Tenant leases: a worker renews its lease from the moment its renewal is written, and a worker whose
+lease went unrenewed for a lease's length (a starved heartbeat) stops working the tenant, which another
+worker then takes and finishes, each day posted once (counted in the sandbox's ledger)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+from backoffice.db import make_sessionmaker
+from backoffice.pipeline.runtime import fortnox_runtime
+from backoffice.pipeline.worker import ExportWorker
+from backoffice.services.fortnox import Fortnox
+from exporters.fortnox import sandbox
+from tests.backoffice.factories import app_settings
+from tests.backoffice.fortnox_world import connect_store, ledger, send_days
+
+SANDBOX = "http://fortnox.sandbox"
+
+
+@pytest.fixture
+def fortnox_state():
+    return sandbox.seeded_state(seed=9)
+
+
+@pytest.fixture
+def fortnox(engine, fortnox_state):
+    settings = app_settings(engine.url.render_as_string(hide_password=False)).replace(
+        fortnox={
+            "client_id": sandbox.CLIENT_ID,
+            "client_secret": sandbox.CLIENT_SECRET,
+            "auth_url": f"{SANDBOX}/oauth-v1",
+            "api_url": SANDBOX,
+            "timeout_seconds": 5.0,
+        },
+        security={"encryption_keys": (Fernet.generate_key().decode(),)},
+        web={"public_url": "http://localhost"},
+    )
+    transport = httpx.WSGITransport(app=sandbox.create_app(fortnox_state))
+    return Fortnox(settings, make_sessionmaker(engine), transport)
+
+
+@pytest.fixture
+def store(fortnox, world):
+    connect_store(fortnox, world.store_a, world.manager_a)
+    return world.store_a
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.moment = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+def worker(fortnox, clock: Clock, name: str) -> ExportWorker:
+    runtime = fortnox_runtime(fortnox, now=clock, rng=random.Random(2))
+    return ExportWorker(fortnox.sessions, runtime, name, timedelta(seconds=60), random.Random(2))
+
+
+def test_a_lease_left_unrenewed_for_its_length_is_given_up_and_the_next_worker_finishes_once(
+    engine, fortnox, fortnox_state, store, world
+):
+    send_days(engine, store, world.manager_a, range(1, 4))
+    clock = Clock()
+    first = worker(fortnox, clock, "w1")
+    key, ids = first.claim()
+    assert len(ids) == 3
+    clock.moment += timedelta(seconds=61)  # its heartbeat never got a turn
+    assert not first.holds(key)
+    assert first.work_tenant(key, ids) == 0
+    assert ledger(fortnox_state) == []
+    assert worker(fortnox, clock, "w2").run_once() == 3
+    assert len(ledger(fortnox_state)) == 3
+
+
+def test_a_renewal_runs_from_when_it_is_written_and_keeps_the_tenant(engine, fortnox, store, world):
+    send_days(engine, store, world.manager_a, range(1, 3))
+    clock = Clock()
+    first = worker(fortnox, clock, "w1")
+    key, _ids = first.claim()
+    clock.moment += timedelta(seconds=50)
+    first.heartbeat()
+    clock.moment += timedelta(seconds=50)  # 100 s after the claim, 50 s after the renewal
+    assert first.holds(key)
+    assert worker(fortnox, clock, "w2").claim() is None
+    clock.moment += timedelta(seconds=11)
+    assert not first.holds(key)
+    assert worker(fortnox, clock, "w2").claim()[0] == key
