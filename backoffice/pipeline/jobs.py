@@ -70,14 +70,16 @@ def check_missing_z_reports(sessions: sessionmaker, now: datetime, check_at: tim
 
 
 def connections_needing_keepalive(sessions: sessionmaker, now: datetime, older_than: timedelta) -> list[int]:
-    """Connections whose refresh token was issued more than ``older_than`` ago (Fortnox kills it at 45
-    days): the keep-alive job refreshes them well before."""
+    """Fortnox connections whose refresh token was issued more than ``older_than`` ago (Fortnox kills it
+    at 45 days): the keep-alive job refreshes them well before. Visma's last far longer (years)."""
     cutoff = now.replace(tzinfo=None) - older_than
     with sessions() as db:
         return list(
             db.scalars(
                 select(FortnoxConnection.id).where(
-                    FortnoxConnection.status == "connected", FortnoxConnection.refresh_issued_at < cutoff
+                    FortnoxConnection.provider == "fortnox",
+                    FortnoxConnection.status == "connected",
+                    FortnoxConnection.refresh_issued_at < cutoff,
                 )
             )
         )

@@ -191,3 +191,26 @@ def test_later_days_go_to_visma_earlier_ones_never_and_none_twice(
     with Session(engine) as db:
         claims = claimed_days(db, fortnox_store)
     assert claims == {DAY[n]: "fortnox" for n in (1, 2, 3)} | {DAY[n]: "visma" for n in (4, 5, 6)}
+
+
+def test_visma_preflight_on_the_store_page_and_the_agency_overview(
+    client, engine, connector, fortnox_store, world
+):
+    sign_in(client, world.manager_a)
+    post(client, f"/stores/{fortnox_store}/fortnox/disconnect")
+    connect_visma_in_pages(client, connector, fortnox_store, DAY[4].isoformat())
+    checked = post(client, f"/stores/{fortnox_store}/preflight")
+    page = page_text(client, checked)
+    for name in ("scopes", "api_module", "fiscal_year", "cost_center", "lock_date"):
+        assert f'<tr class="ok"><td>{name}</td>' in page, name
+    # The account only Fortnox's chart has fails Visma's check until it is mapped again.
+    assert '<tr class="failed"><td>accounts</td>' in page and "3000" in page
+    client.get("/logout")
+    sign_in(client, world.admin_a)
+    overview = client.get("/agency/").get_data(as_text=True)
+    row = overview.split(f'data-store="{fortnox_store}"')[1].split("</tr>")[0]
+    assert 'class="pf failed"' in row
+    sign_in(client, world.manager_a)
+    post(client, f"/stores/{fortnox_store}/mapping", **{"acct:product_groups:Dryck|25": "3001"})
+    page = page_text(client, post(client, f"/stores/{fortnox_store}/preflight"))
+    assert '<tr class="failed">' not in page and '<tr class="ok"><td>accounts</td>' in page
