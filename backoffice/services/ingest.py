@@ -29,7 +29,7 @@ from backoffice.models import (
     utcnow,
 )
 from backoffice.pipeline.posting import posting_moment
-from backoffice.services.alerts import raise_alert
+from backoffice.services.alerts import open_alerts, raise_alert
 from backoffice.services.exports import FORTNOX, build_options, waiting_state
 from backoffice.services.mapping import mapping_keys, settings_of, store_mapping
 from exporters.core import ZReport, build_voucher, parse_z_report
@@ -231,7 +231,6 @@ _INSERT_REPORT = insert(ZReportRecord.__table__).returning(ZReportRecord.__table
 _INSERT_EXPORT = insert(Export.__table__)
 _CHANNEL = select(FortnoxConnection.provider).where(FortnoxConnection.store_id == bindparam("store_id"))
 _INSERT_AUDIT = insert(AuditEntry.__table__)
-_INSERT_ALERT = insert(Alert.__table__)
 _TOUCH_REGISTER = (
     update(Register.__table__)
     .where(Register.__table__.c.id == bindparam("register_id"))
@@ -360,10 +359,11 @@ def apply(session: Session, register: Register, decided: Plan) -> Outcome:
 
     report = received.report
     store = register.store
-    if decided.alerts:
-        connection.execute(
-            _INSERT_ALERT,
+    if decided.alerts:  # with their notification events, in this transaction
+        open_alerts(
+            connection,
             [{"store_id": store.id, "kind": k, "message": m, "fix": f} for k, m, f in decided.alerts],
+            day=report.business_date,
         )
     record_id = connection.execute(
         _INSERT_REPORT,

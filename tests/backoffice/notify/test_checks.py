@@ -4,15 +4,19 @@ red and green again; and an export's alert opened on refusal, resolved when post
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backoffice.db import make_sessionmaker
-from backoffice.models import FortnoxConnection, Register
+from backoffice.models import Export, FortnoxConnection, Register
 from backoffice.notify.checks import check_connections, check_silent_registers
 from backoffice.notify.models import NotificationEvent
+from backoffice.pipeline import states
+from backoffice.pipeline.exporting import attempt
+from backoffice.pipeline.runtime import fortnox_runtime
 from backoffice.services.fortnox import save_preflight
 from exporters.providers import CheckResult
 from tests.backoffice.fortnox_world import send_days
@@ -95,3 +99,21 @@ def test_a_preflight_turning_red_and_green_again(engine, world):
     with Session(engine) as db:
         opened, resolved = db.scalars(select(NotificationEvent).order_by(NotificationEvent.id)).all()
         assert opened.path == resolved.path == f"/stores/{world.store_a}/preflight"
+
+
+def test_days_waiting_on_a_reconnect_are_told_once_by_the_reconnect_alert(
+    engine, world, fortnox, connected_store, dispatcher, mailbox
+):
+    send_days(engine, connected_store, world.manager_a, range(1, 4))
+    with Session(engine) as db:
+        db.execute(update(FortnoxConnection).values(status="reconnect_needed", last_error="invalid_grant"))
+        db.commit()
+        export_ids = list(db.scalars(select(Export.id)))
+    runtime = fortnox_runtime(fortnox, rng=random.Random(1))
+    assert [attempt(fortnox.sessions, i, runtime, "w1") for i in export_ids] == [states.NEEDS_ATTENTION] * 3
+    dispatcher.run()
+    assert events(engine, "reconnect_needed") == ["opened"]
+    assert events(engine, "export_needs_attention") == []
+    (mail,) = mailbox.to(world.manager_a)
+    assert mail["Subject"].endswith("Fortnox behöver anslutas igen")
+    assert f"/stores/{connected_store}/" in mail.get_content()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, time
+from pathlib import Path
 
 import httpx
 from sqlalchemy import select
@@ -109,3 +110,17 @@ def test_verify_is_the_signature_the_dispatcher_sends():
     assert not webhook.verify("whsec_y", body, timestamp, signature, now=1_700_000_100)
     assert not webhook.verify("whsec_x", body, timestamp, signature, now=1_700_000_400)
     assert not webhook.verify("whsec_x", body, "not-a-number", signature, now=1_700_000_100)
+
+
+def test_the_readmes_verify_snippet_accepts_what_the_dispatcher_signs():
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text("utf-8")
+    section = readme.split("## Notifications", 1)[1]
+    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(snippet, namespace)  # the receiver's code, as a bureau would copy it
+    body = b'{"id":7,"type":"alert.opened"}'
+    headers = webhook.headers("whsec_readme", 7, body)
+    timestamp, signature = headers[webhook.TIMESTAMP_HEADER], headers[webhook.SIGNATURE_HEADER]
+    assert namespace["verify"]("whsec_readme", body, timestamp, signature)
+    assert not namespace["verify"]("whsec_readme", body + b" ", timestamp, signature)
+    assert not namespace["verify"]("whsec_readme", body, str(int(timestamp) - 301), signature)
