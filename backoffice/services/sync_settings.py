@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backoffice import audit
 from backoffice.models import FortnoxCostCenter, FortnoxVoucherSeries, Store, User
+from backoffice.services.day_claims import SIE, last_claimed_day
 from backoffice.services.mapping import settings_of
 from exporters.core.errors import Problem
 
@@ -58,6 +60,9 @@ def save_settings(session: Session, store: Store, user: User, form: Mapping[str,
             Problem("posting_time", f"{posting_time!r} is not a time of day", "write HH:MM, e.g. 06:00")
         )
     values["posting_time"] = posting_time
+    values["sync_from"] = _start_date(
+        session, store, form.get("sync_from", ""), values["sync_sales"], problems
+    )
     if values["use_order_instead_of_invoice"] and not values["invoicing"]:
         problems.append(
             Problem(
@@ -70,8 +75,37 @@ def save_settings(session: Session, store: Store, user: User, form: Mapping[str,
     for name, value in values.items():
         before = getattr(settings, name)
         if before != value:
-            changes[name] = [before, value]
+            changes[name] = [_plain(before), _plain(value)]
             setattr(settings, name, value)
     if changes:
         audit.record(session, user, "settings.changed", store, changes=changes)
     return []
+
+
+def _start_date(
+    session: Session, store: Store, text: str, sync_on: object, problems: list[Problem]
+) -> date | None:
+    """The integration's start date (``sync_from``). With the sync on, it must come after the last day
+    exported as a SIE file (DESIGN.md section 7, layer 1)."""
+    text = text.strip()
+    try:
+        start = date.fromisoformat(text) if text else None
+    except ValueError:
+        problems.append(Problem("sync_from", f"{text!r} is not a date", "write it as YYYY-MM-DD"))
+        return None
+    last_sie = last_claimed_day(session, store.id, SIE) if sync_on else None
+    if last_sie is not None and (start is None or start <= last_sie):
+        problems.append(
+            Problem(
+                "sync_from",
+                f"days up to {last_sie.isoformat()} were exported as a SIE file",
+                f"set the start date to {date.fromordinal(last_sie.toordinal() + 1).isoformat()} or "
+                "later, so that no day is booked twice",
+            )
+        )
+    return start
+
+
+def _plain(value: object) -> object:
+    """A value as the audit log's JSON keeps it (a date as YYYY-MM-DD)."""
+    return value.isoformat() if isinstance(value, date) else value

@@ -10,10 +10,10 @@ from flask_wtf.csrf import CSRFError
 
 def register_views(app: Flask) -> None:
     from backoffice.notify import views as notify
-    from backoffice.views import agency, exports, fortnox, stores
+    from backoffice.views import agency, exports, fortnox, sie, stores
     from backoffice.views.people import bp as people_bp
 
-    for blueprint in (stores.bp, exports.bp, fortnox.bp, agency.bp, notify.bp):
+    for blueprint in (stores.bp, exports.bp, fortnox.bp, agency.bp, sie.bp, notify.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(people_bp)
 
