@@ -48,19 +48,18 @@ def export_moved(session: Session, export: Export, state: str, now: datetime) ->
     if state not in KINDS and state != POSTED:
         return
     current = KINDS.get(state)
-    messages = {alert_message(export, kind): kind for kind in KINDS.values()}
-    stale = [
-        alert
-        for alert in session.scalars(
-            select(Alert).where(
-                Alert.store_id == export.store_id,
-                Alert.kind.in_(KINDS.values()),
-                Alert.message.in_(messages),
-                Alert.resolved_at.is_(None),
-            )
+    # One indexed query (the store's open alerts) before anything is loaded: most moves find none.
+    open_now = session.scalars(
+        select(Alert).where(
+            Alert.store_id == export.store_id,
+            Alert.resolved_at.is_(None),
+            Alert.kind.in_(KINDS.values()),
         )
-        if alert.kind != current
-    ]
+    ).all()
+    if current is None and not open_now:
+        return
+    mine = {alert_message(export, kind) for kind in KINDS.values()}
+    stale = [alert for alert in open_now if alert.message in mine and alert.kind != current]
     resolve_alerts(session, stale, now.replace(tzinfo=None), export_path(export))
     if current is None:
         return
