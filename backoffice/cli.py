@@ -47,6 +47,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     create.set_defaults(handler=users_create_command)
 
+    from backoffice import sie_cli
+
+    sie_cli.register(subparsers)
+
 
 def _engine(args: argparse.Namespace):
     from backoffice.db import make_engine

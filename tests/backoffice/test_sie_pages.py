@@ -5,7 +5,9 @@ and other agencies' stores."""
 
 from __future__ import annotations
 
+import argparse
 import io
+import json
 from datetime import UTC, date, datetime
 
 import pytest
@@ -14,6 +16,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
+from backoffice import sie_cli
 from backoffice.models import AuditEntry, Export, Store, ZReportRecord
 from backoffice.pipeline import states
 from backoffice.services.day_claims import claim_days, claimed_days
@@ -22,7 +25,7 @@ from backoffice.views import sie as sie_views
 from exporters.core.voucher import Voucher
 from exporters.sie import read_sie
 from exporters.sie.writer import Company, write_sie_4i
-from tests.backoffice.factories import ORG_A, csrf_token, sign_in
+from tests.backoffice.factories import ORG_A, app_settings, csrf_token, sign_in
 from tests.backoffice.fortnox_world import send_days
 
 D1, D2, D3 = date(2026, 3, 14), date(2026, 3, 15), date(2026, 3, 16)
@@ -207,3 +210,62 @@ def test_turning_sync_on_over_sie_days_asks_for_a_later_start_date(client, world
 
 def _record(db, day: date) -> ZReportRecord:
     return db.scalars(select(ZReportRecord).where(ZReportRecord.business_date == day)).one()
+
+
+def _cli(engine, *argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="dagskassa")
+    sie_cli.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    args.settings = app_settings(engine.url.render_as_string(hide_password=False))
+    return args.handler(args)
+
+
+def test_the_command_line_exports_and_checks_a_store_s_days(engine, world, posted, tmp_path, capsys):
+    out = tmp_path / "mars.se"
+    store = str(world.store_a)
+    assert (
+        _cli(
+            engine,
+            "store-sie",
+            "export",
+            "--store",
+            store,
+            "--from",
+            "2026-03-14",
+            "--to",
+            "2026-03-16",
+            "--out",
+            str(out),
+        )
+        == 2
+    )
+    assert "2026-03-14 (fortnox)" in capsys.readouterr().err and not out.exists()
+    assert (
+        _cli(
+            engine,
+            "store-sie",
+            "export",
+            "--store",
+            store,
+            "--from",
+            "2026-03-15",
+            "--to",
+            "2026-03-16",
+            "--out",
+            str(out),
+            "--checksum",
+        )
+        == 0
+    )
+    assert read_sie(out).checksum is not None
+    with Session(engine) as db:
+        assert claimed_days(db, world.store_a) == {D1: "fortnox", D2: "sie", D3: "sie"}
+    capsys.readouterr()
+    posted_file = tmp_path / "posted.se"
+    posted_file.write_bytes(_sie([posted]))
+    assert _cli(engine, "store-sie", "check", "--store", store, str(posted_file), "--format", "json") == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["duplicates"][0]["kind"] == "exact"
+    assert report["duplicates"][0]["posted"]["reference"] == "K 7"
+    assert _cli(engine, "store-sie", "check", "--store", store, str(out)) == 0
+    assert _cli(engine, "store-sie", "check", "--store", "999", str(out)) == 2
