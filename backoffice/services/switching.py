@@ -194,12 +194,18 @@ def apply_switch(
         for entry in session.scalars(select(MappingEntry).where(MappingEntry.store_id == store.id))
         if entry.account not in chart
     }
-    series = list(
-        session.scalars(select(FortnoxVoucherSeries.code).where(FortnoxVoucherSeries.store_id == store.id))
+    # Only a series people may post to by hand will do (Fortnox's A, say, is the system's own).
+    manual = list(
+        session.scalars(
+            select(FortnoxVoucherSeries.code).where(
+                FortnoxVoucherSeries.store_id == store.id, FortnoxVoucherSeries.manual.is_(True)
+            )
+        )
     )
-    if sync.voucher_series and sync.voucher_series not in series:
-        outcome.cleared.append(f"voucher series {sync.voucher_series}")
-        sync.voucher_series = series[0] if len(series) == 1 else None
+    if sync.voucher_series not in manual:
+        if sync.voucher_series:
+            outcome.cleared.append(f"voucher series {sync.voucher_series}")
+        sync.voucher_series = manual[0] if len(manual) == 1 else None
     centers = set(
         session.scalars(select(FortnoxCostCenter.code).where(FortnoxCostCenter.store_id == store.id))
     )

@@ -23,6 +23,7 @@ from backoffice.pipeline.worker import ExportWorker
 from backoffice.services.day_claims import claimed_days
 from backoffice.services.exports import resend
 from backoffice.services.mapping import mapping_rows
+from backoffice.services.switching import ConnectRefused
 from exporters.fortnox import sandbox as fortnox_sandbox
 from exporters.visma import sandbox as visma_sandbox
 from tests.backoffice.factories import csrf_token, sign_in
@@ -214,3 +215,29 @@ def test_visma_preflight_on_the_store_page_and_the_agency_overview(
     post(client, f"/stores/{fortnox_store}/mapping", **{"acct:product_groups:Dryck|25": "3001"})
     page = page_text(client, post(client, f"/stores/{fortnox_store}/preflight"))
     assert '<tr class="failed">' not in page and '<tr class="ok"><td>accounts</td>' in page
+
+
+def test_switching_back_to_fortnox_follows_the_same_rules(
+    client, engine, connector, fortnox_store, fortnox_books, visma_books, world
+):
+    sign_in(client, world.manager_a)
+    post(client, f"/stores/{fortnox_store}/fortnox/disconnect")
+    connect_visma_in_pages(client, connector, fortnox_store, DAY[4].isoformat())
+    post(client, f"/stores/{fortnox_store}/mapping", **{"acct:product_groups:Dryck|25": "3001"})
+    run_worker(connector)
+    assert [day for _ref, day, _text in visma_books.vouchers()] == [DAY[4]]
+    refused = post(client, f"/stores/{fortnox_store}/fortnox/connect", start_date=DAY[5].isoformat())
+    assert "koppla från Visma först" in page_text(client, refused)
+    post(client, f"/stores/{fortnox_store}/fortnox/disconnect")  # disconnects whichever is connected
+    with pytest.raises(ConnectRefused, match="is not after 2026-03-17, the last day booked in Visma"):
+        connect(connector, fortnox_store, world.manager_a, "fortnox", DAY[4])
+    connected = connect(connector, fortnox_store, world.manager_a, "fortnox", DAY[5])
+    assert (connected.switch.old, connected.switch.new) == ("visma", "fortnox")
+    with Session(engine) as db:
+        sync = db.get(SyncSettings, fortnox_store)
+        # Visma's series A is Fortnox's automatic one: K, Fortnox's one manual series, is chosen instead.
+        assert (sync.sync_from, sync.voucher_series) == (DAY[5], "K")
+    send_days(engine, fortnox_store, world.manager_a, range(5, 6))
+    run_worker(connector)
+    assert [day for _ref, day, _text in fortnox_books.vouchers()] == [DAY[1], DAY[2], DAY[3], DAY[5]]
+    assert [day for _ref, day, _text in visma_books.vouchers()] == [DAY[4]]
