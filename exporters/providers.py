@@ -125,13 +125,16 @@ class AccountingSession(Protocol):
         *,
         upload_ref: str | None = None,
         on_upload: Callable[[str], None] | None = None,
+        first_try: bool = False,
     ) -> str | None:
         """Attach a file (the Z-report PDF) to a posted voucher, once; return the attachment's reference.
 
         Uploading and linking are two calls, and an answer can be lost between them. ``on_upload`` is
         called with the upload's reference before it is linked, so the caller can record it; on the next
         try the caller passes it back as ``upload_ref`` and the session checks whether it is linked
-        already instead of uploading again. A file of that name already on the voucher is left alone."""
+        already instead of uploading again. A file of that name already on the voucher, or uploaded and
+        never linked, is used instead of a new upload, unless the caller says this is its ``first_try``
+        (nothing can have been sent before: the look-up calls are saved)."""
 
     def accounts(self) -> list[ChartAccount]: ...
 

@@ -71,10 +71,12 @@ def attach_due(
     now: Callable[[], datetime],
     rng: random.Random | None = None,
     account: AccountingSession | None = None,
+    posted: PostedVoucher | None = None,
 ) -> str | None:
     """Try the export's attachment if it is due; return its state. No transaction is open while the
-    accounting system is called. ``open_session(db, export)`` opens the store's session when ``account``
-    (the session that just posted the voucher) is not given."""
+    accounting system is called. The attempt that just posted the voucher passes its session
+    (``account``) and the voucher (``posted``); otherwise ``open_session(db, export)`` opens one and the
+    voucher is found again by its marker."""
     with sessions() as db:
         export = db.get(Export, export_id, with_for_update=True)
         if export is None or export.state != states.POSTED or export.attachment_state != PENDING:
@@ -83,6 +85,8 @@ def attach_due(
             return PENDING
         export.attachment_attempts += 1
         upload_ref = export.attachment_ref
+        # Committed before the first call: a try after a crash is never taken for the first one.
+        first_try = export.attachment_attempts == 1 and upload_ref is None
         z_report = load_z_report(export.z_report)
         voucher = Voucher.from_dict(export.posted_json) if export.posted_json else None
         try:
@@ -99,13 +103,18 @@ def attach_due(
             db.commit()
 
     try:
-        posted = account.find_voucher(voucher.marker, voucher.transaction_date, voucher.series)
+        posted = posted or account.find_voucher(voucher.marker, voucher.transaction_date, voucher.series)
         if posted is None:
             raise NotFound(
                 f"the voucher of {voucher.transaction_date} ({voucher.marker}) is no longer in the books",
             )
         ref = account.attach_file(
-            posted, pdf_filename(z_report), z_report_pdf(z_report), upload_ref=upload_ref, on_upload=remember
+            posted,
+            pdf_filename(z_report),
+            z_report_pdf(z_report),
+            upload_ref=upload_ref,
+            on_upload=remember,
+            first_try=first_try,
         )
     except DagskassaError as exc:
         with sessions() as db:

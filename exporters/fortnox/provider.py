@@ -134,6 +134,7 @@ class FortnoxSession:
         *,
         upload_ref: str | None = None,
         on_upload: Callable[[str], None] | None = None,
+        first_try: bool = False,
     ) -> str:
         """Upload the file to the inbox and connect it to the voucher; its FileId. Once: a file uploaded
         by an earlier try (``upload_ref``, else one of that name still in the inbox) is connected instead
@@ -148,7 +149,8 @@ class FortnoxSession:
                 if connected is not None:
                     self._check_connected_to(connected, file_id, series, number, year, posted)
                     return file_id
-            file_id = file_id or self.client.inbox_file_named(filename)
+            if file_id is None and not first_try:
+                file_id = self.client.inbox_file_named(filename)
             if file_id is not None:
                 try:
                     self.client.connect_file(file_id, series, number, year)

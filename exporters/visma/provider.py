@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -73,6 +74,13 @@ def posted_voucher(item: dict[str, Any]) -> PostedVoucher:
     )
 
 
+@dataclass(frozen=True)
+class _Linked:
+    """An attachment already linked to the voucher."""
+
+    id: str
+
+
 class VismaSession:
     """One store's Visma connection as an :class:`~exporters.providers.AccountingSession`."""
 
@@ -116,27 +124,38 @@ class VismaSession:
         *,
         upload_ref: str | None = None,
         on_upload: Callable[[str], None] | None = None,
+        first_try: bool = False,
     ) -> str:
         """Upload ``content`` and link it to the voucher, once: an attachment of that name already on the
         voucher is left alone, and one uploaded earlier but never linked (an answer lost) is reused
-        (``upload_ref``, else found by name). Returns the attachment's id."""
+        (``upload_ref``, else found by name); on the caller's ``first_try`` neither is looked for. Returns
+        the attachment's id."""
         name = visma_file_name(filename)
         voucher_id = self._voucher_id(posted)
-        year = self.client.fiscal_year(posted.transaction_date)
-        if year is None:
-            raise NotFound(f"no Visma fiscal year covers {posted.transaction_date} (voucher {posted.ref})")
-        voucher = self.client.voucher(year.id, voucher_id)
-        for attachment_id in (voucher.get("Attachments") or {}).get("AttachmentIds") or []:
-            if self.client.attachment(attachment_id).get("FileName") == name:
-                return str(attachment_id)
-        unlinked = {str(a["Id"]) for a in self.client.unmatched_attachments() if a.get("FileName") == name}
-        attachment_id = upload_ref if upload_ref in unlinked else next(iter(sorted(unlinked)), None)
+        attachment_id = None if first_try else self._earlier_upload(posted, voucher_id, name, upload_ref)
+        if isinstance(attachment_id, _Linked):
+            return attachment_id.id
         if attachment_id is None:
             attachment_id = self.client.upload_attachment(name, content)
             if on_upload is not None:
                 on_upload(attachment_id)
         self.client.link_attachments(voucher_id, [attachment_id])
         return attachment_id
+
+    def _earlier_upload(
+        self, posted: PostedVoucher, voucher_id: str, name: str, upload_ref: str | None
+    ) -> _Linked | str | None:
+        """The attachment of that name already on the voucher (:class:`_Linked`), else one uploaded and
+        never linked (preferring ``upload_ref``), else None."""
+        year = self.client.fiscal_year(posted.transaction_date)
+        if year is None:
+            raise NotFound(f"no Visma fiscal year covers {posted.transaction_date} (voucher {posted.ref})")
+        voucher = self.client.voucher(year.id, voucher_id)
+        for attachment_id in (voucher.get("Attachments") or {}).get("AttachmentIds") or []:
+            if self.client.attachment(attachment_id).get("FileName") == name:
+                return _Linked(str(attachment_id))
+        unlinked = {str(a["Id"]) for a in self.client.unmatched_attachments() if a.get("FileName") == name}
+        return upload_ref if upload_ref in unlinked else next(iter(sorted(unlinked)), None)
 
     def accounts(self) -> list[ChartAccount]:
         """The chart of the fiscal year of today in Sweden (else the latest year)."""
