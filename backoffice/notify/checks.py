@@ -23,7 +23,8 @@ RECONNECT_FIX = "open the store and choose Reconnect Fortnox"
 def check_connections(sessions: sessionmaker, now: datetime, warn_within: timedelta) -> None:
     """Alert a store whose Fortnox connection needs reconnecting, or whose refresh token dies within
     ``warn_within`` with no successful refresh since; resolve each once it no longer holds (a refresh
-    moves ``refresh_issued_at``; a reconnect sets the status back to connected)."""
+    moves ``refresh_issued_at``; a reconnect sets the status back to connected). A store disconnected on
+    purpose keeps its reconnect alert while exports wait on it (the pipeline raises it)."""
     now = _utc(now)
     with sessions() as db:
         for row in db.scalars(select(FortnoxConnection)):
@@ -37,7 +38,8 @@ def check_connections(sessions: sessionmaker, now: datetime, warn_within: timede
                         f"Fortnox needs to be connected again: {row.last_error or 'the authorisation ended'}",
                         RECONNECT_FIX,
                     )
-            else:
+            elif row.status == "connected":
+                # Not on "disconnected": an export waiting on that raises the alert again at once.
                 resolve_alerts(db, reconnect, now)
             expires = row.refresh_issued_at + REFRESH_TOKEN_LIFETIME if row.refresh_issued_at else None
             expiring = row.status == "connected" and expires is not None and expires - now <= warn_within

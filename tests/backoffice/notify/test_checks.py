@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,7 @@ from backoffice.notify.models import NotificationEvent
 from backoffice.pipeline import states
 from backoffice.pipeline.exporting import attempt
 from backoffice.pipeline.runtime import fortnox_runtime
+from backoffice.services.alerts import raise_alert
 from backoffice.services.fortnox import save_preflight
 from exporters.providers import CheckResult
 from tests.backoffice.fortnox_world import send_days
@@ -68,6 +70,14 @@ def test_a_token_about_to_die_unrefreshed_and_a_connection_to_reconnect(engine, 
         db.commit()
     check_connections(sessions, now, WEEK)
     assert events(engine, "reconnect_needed") == ["opened", "resolved"]
+    # Disconnected on purpose while days wait on it: the pipeline's alert stays open (no resolve-reopen
+    # mail every quarter of an hour).
+    with Session(engine) as db:
+        db.execute(update(FortnoxConnection).values(status="disconnected"))
+        raise_alert(db, world.store_a, "reconnect_needed", "Fortnox is disconnected for Byrå A Butik 1")
+        db.commit()
+    check_connections(sessions, now, WEEK)
+    assert events(engine, "reconnect_needed") == ["opened", "resolved", "opened"]
 
 
 def test_a_register_gone_silent_and_heard_from_again(engine, world):
@@ -117,3 +127,18 @@ def test_days_waiting_on_a_reconnect_are_told_once_by_the_reconnect_alert(
     (mail,) = mailbox.to(world.manager_a)
     assert mail["Subject"].endswith("Fortnox behöver anslutas igen")
     assert f"/stores/{connected_store}/" in mail.get_content()
+
+
+# SQLite: on PostgreSQL the leader's advisory lock is the whole server's, which other test runs share.
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_the_scheduler_runs_the_notification_jobs(engine, settings):
+    from backoffice.pipeline.service import Pipeline
+
+    pipeline = Pipeline(settings.replace(notify={"digest_at": "06:45"}), engine)
+    assert pipeline.start_scheduler()
+    try:
+        jobs = {job.id: job for job in pipeline.scheduler.get_jobs()}
+        assert {"notify_checks", "notify_dispatch", "notify_digest"} <= set(jobs)
+        assert "hour='6', minute='45'" in str(jobs["notify_digest"].trigger)
+    finally:
+        pipeline.stop()
