@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "exporters.visma.cli",
     "backoffice.cli",
     "backoffice.pipeline.cli",
+    "backoffice.notify.cli",
     "backoffice.operations.cli",
     "backoffice.demo",
     "pos_bridge.cli",
