@@ -217,6 +217,8 @@ class SmtpSettings:
     password: str = ""
     sender: str = "dagskassa@localhost"
     timeout_seconds: float = 10.0
+    #: A CA bundle (PEM) to trust for the SMTP server's certificate beside the system's, e.g. an internal CA.
+    ca_file: str = ""
 
     def __post_init__(self) -> None:
         _require(
