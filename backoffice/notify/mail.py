@@ -102,7 +102,7 @@ def smtp_connection(settings: SmtpSettings) -> Iterator[smtplib.SMTP]:
     """An SMTP session by ``[smtp]``, logged in if a user name is set; closed on leaving."""
     if not settings.host:
         raise MailNotConfigured("smtp.host is empty")
-    context = ssl.create_default_context()
+    context = ssl.create_default_context(cafile=settings.ca_file or None)
     if settings.tls == "ssl":
         server: smtplib.SMTP = smtplib.SMTP_SSL(
             settings.host, settings.port, timeout=settings.timeout_seconds, context=context
