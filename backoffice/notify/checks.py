@@ -1,17 +1,18 @@
 """Scheduled checks that open and resolve alerts from the state of things: a Fortnox connection that
-needs reconnecting, a refresh token about to die unrefreshed, a register gone silent. Each is a plain
+needs reconnecting, a refresh token about to die unrefreshed, a register gone silent, keys mapped since. Each is a plain
 function of (sessions, now, ...) so a test calls it with the clock it wants."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import sessionmaker
 
-from backoffice.models import FortnoxConnection, Register
+from backoffice.models import Alert, Export, FortnoxConnection, Register
 from backoffice.services.alerts import open_alerts_of, raise_alert, resolve_alerts
 
+UNMAPPED = "unmapped"
 RECONNECT_NEEDED = "reconnect_needed"
 TOKEN_EXPIRING = "token_expiring"
 REGISTER_SILENT = "register_silent"
@@ -85,6 +86,20 @@ def check_silent_registers(sessions: sessionmaker, now: datetime, silent_after: 
                 silent.append(register.id)
         db.commit()
     return silent
+
+
+def resolve_fixed_mappings(sessions: sessionmaker, now: datetime) -> int:
+    """Resolve the "needs mapping" alerts of stores with no day waiting any more: the sweep readies a
+    day once its keys are mapped, so none waiting means every key seen is mapped (or the day was dealt
+    with by hand). Returns how many were resolved."""
+    waiting = exists().where(Export.store_id == Alert.store_id, Export.state == "needs_attention")
+    with sessions() as db:
+        alerts = db.scalars(
+            select(Alert).where(Alert.kind == UNMAPPED, Alert.resolved_at.is_(None), ~waiting)
+        )
+        resolved = resolve_alerts(db, alerts, _utc(now))
+        db.commit()
+    return resolved
 
 
 def _utc(now: datetime) -> datetime:

@@ -14,11 +14,13 @@ from config.settings import Settings
 
 
 def run_checks(settings: Settings, sessions: sessionmaker, now: datetime | None = None) -> None:
-    """Connections to reconnect, refresh tokens about to die unrefreshed, registers gone silent."""
+    """Connections to reconnect, refresh tokens about to die unrefreshed, registers gone silent, and
+    "needs mapping" alerts whose days are no longer waiting."""
     now = now or datetime.now(UTC)
     notify = settings.notify
     checks.check_connections(sessions, now, timedelta(days=notify.token_warning_days))
     checks.check_silent_registers(sessions, now, timedelta(hours=notify.register_silent_hours))
+    checks.resolve_fixed_mappings(sessions, now)
 
 
 def scheduled(

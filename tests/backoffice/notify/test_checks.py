@@ -142,3 +142,34 @@ def test_the_scheduler_runs_the_notification_jobs(engine, settings):
         assert "hour='6', minute='45'" in str(jobs["notify_digest"].trigger)
     finally:
         pipeline.stop()
+
+
+def test_needs_mapping_is_resolved_once_the_days_are_no_longer_waiting(
+    engine, world, settings, mailbox, dispatcher
+):
+    from backoffice.models import MappingEntry
+    from backoffice.notify.jobs import run_checks
+    from backoffice.pipeline.service import Pipeline
+
+    payments = [
+        {"method": "cash", "amount": "345.60"},
+        {"method": "lunch_voucher", "amount": "50.00"},  # a key the store has not mapped
+        {"method": "card", "amount": "1050.00"},
+    ]
+    send_days(engine, world.store_a, world.manager_a, range(1, 2), payments=payments)
+    sessions = make_sessionmaker(engine)
+    run_checks(settings, sessions)
+    assert events(engine, "unmapped") == ["opened"]  # still waiting: not resolved
+    with Session(engine) as db:
+        db.add(
+            MappingEntry(store_id=world.store_a, kind="payment_methods", key="lunch_voucher", account=1580)
+        )
+        db.commit()
+    assert Pipeline(settings, engine).sweep() == 1
+    run_checks(settings, sessions)
+    run_checks(settings, sessions)
+    assert events(engine, "unmapped") == ["opened", "resolved"]
+    dispatcher.run()
+    subjects = [m["Subject"] for m in mailbox.to(world.manager_a)]
+    assert len(subjects) == 2 and subjects[1].endswith("Löst: Konton behöver konteras")
+    assert f"/stores/{world.store_a}/mapping" in mailbox.to(world.manager_a)[0].get_content()
