@@ -88,6 +88,9 @@ SV: dict[str, str] = {
     "attached to the voucher": "bifogad till verifikationen",
     "could not be attached": "kunde inte bifogas",
     "waiting to be attached": "väntar på att bifogas",
+    "Attach the Z-report again": "Bifoga Z-rapporten igen",
+    "The Z-report will be attached again.": "Z-rapporten bifogas igen.",
+    "Nothing to attach.": "Inget att bifoga.",
     "No Z-reports yet.": "Inga Z-rapporter än.",
     "No Z-report yesterday": "Ingen Z-rapport i går",
     # settings

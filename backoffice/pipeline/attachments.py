@@ -26,7 +26,7 @@ from sqlalchemy import and_, or_
 from sqlalchemy.orm import Session, sessionmaker
 
 from backoffice.audit import record
-from backoffice.models import Export
+from backoffice.models import Export, User
 from backoffice.pipeline import states
 from backoffice.services.exports import load_z_report
 from backoffice.services.mapping import settings_of
@@ -137,11 +137,17 @@ def attach_due(
         return ATTACHED
 
 
-def retry(db: Session, export: Export, now: datetime) -> None:
-    """A person asks for another try (e.g. after connecting again with the missing permissions)."""
+def retry(db: Session, export: Export, actor: User | None, now: datetime) -> bool:
+    """A person asks for another try now (e.g. after connecting again with the missing permissions);
+    False when there is nothing to try (not posted, attached already, or turned off). The upload recorded
+    so far is kept, so the try cannot add a second file."""
+    if export.state != states.POSTED or export.attachment_state not in (PENDING, FAILED):
+        return False
     export.attachment_state = PENDING
     export.attachment_attempts = 0
     export.attachment_due_at = _naive(now)
+    record(db, actor, "export.attach_again", store=export.store, subject=_subject(export))
+    return True
 
 
 def _failed(

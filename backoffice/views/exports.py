@@ -13,6 +13,7 @@ from backoffice.app import db
 from backoffice.auth import login_required
 from backoffice.i18n import _
 from backoffice.models import Export, RefusedReport, ZReportRecord
+from backoffice.pipeline import attachments
 from backoffice.pipeline.corrections import correct
 from backoffice.services import exports
 from backoffice.views.common import current_store
@@ -63,7 +64,7 @@ def detail(store_id: int, z_report_id: int) -> Any:
     return render_template("export_detail.html", store=store, record=record, voucher=voucher, error=error)
 
 
-ACTIONS = {"send_now", "resend", "mark_booked", "correct"}
+ACTIONS = {"send_now", "resend", "mark_booked", "correct", "attach_again"}
 
 
 @bp.post("/<int:z_report_id>/<action>")
@@ -80,6 +81,9 @@ def act(store_id: int, z_report_id: int, action: str) -> Any:
     elif action == "resend":
         exports.resend(session, store, g.user, export)
         flash(_("Queued for posting."), "ok")
+    elif action == "attach_again":
+        queued = attachments.retry(session, export, g.user, datetime.now(UTC))
+        flash(_("The Z-report will be attached again.") if queued else _("Nothing to attach."), "ok")
     elif action == "correct":
         refused = correct(session, store, g.user, export, datetime.now(UTC))
         flash(

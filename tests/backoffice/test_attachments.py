@@ -20,7 +20,7 @@ from exporters.core.zreport import parse_z_report
 from exporters.fortnox import sandbox
 from exporters.zreport_pdf import kr
 from tests.backoffice import test_pipeline
-from tests.backoffice.factories import sign_in, z_report
+from tests.backoffice.factories import csrf_token, sign_in, z_report
 from tests.backoffice.fortnox_world import TENANT, ledger, send_days
 from tests.backoffice.test_pipeline import Clock, exports, worker
 from tests.visma.pdftext import page_lines
@@ -147,9 +147,21 @@ def test_a_connect_that_keeps_failing_is_shown_with_the_fix_and_the_voucher_stay
     assert actions.count("export.posted") == 1 and actions.count("export.attachment_failed") == 1
 
     sign_in(client, world.manager_a)
-    page = client.get(f"/stores/{store}/exports/{export.z_report_id}")
-    assert page.status_code == 200
-    assert "503" in page.get_data(as_text=True)
+    detail = f"/stores/{store}/exports/{export.z_report_id}"
+    page = client.get(detail).get_data(as_text=True)
+    assert "503" in page and "kunde inte bifogas" in page  # the Swedish page says it could not attach
+
+    # Fortnox works again; the manager asks for another try, and the one upload is connected.
+    fortnox_state.knobs.faults.clear()
+    answer = client.post(f"{detail}/attach_again", data={"csrf_token": csrf_token(page)})
+    assert answer.status_code == 302
+    (export,) = exports(engine)
+    assert (export.attachment_state, export.attachment_attempts) == (attachments.PENDING, 0)
+    assert worker(fortnox, clock).run_once() == 1
+    (export,) = exports(engine)
+    assert export.attachment_state == attachments.ATTACHED
+    (voucher,) = ledger(fortnox_state)
+    assert connections(fortnox_state) == [("K", voucher.number)] and files(fortnox_state) == 1
 
 
 def test_missing_permissions_ask_to_connect_again_with_inbox_and_connectfile(
