@@ -88,8 +88,8 @@ def _message(subject: str, body: list[str], to: str, sender: str, language: str)
     message["To"] = to
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "dagskassa")
-    message["Content-Language"] = language
     message.set_content("\n".join(body) + "\n")
+    message["Content-Language"] = language  # after set_content, which clears the Content-* headers
     return message
 
 
