@@ -51,6 +51,7 @@ def overview_page(store_id: int) -> Any:
         alerts=overview.open_alerts(session, store),
         yesterday_missing=overview.yesterday_missing(session, store),
         first_run=overview.first_run_steps(session, store),
+        systems=switching.NAMES,
     )
 
 

@@ -127,6 +127,8 @@ def test_switching_needs_a_start_date_after_the_days_booked_in_fortnox(
     page = page_text(client, done)
     assert "Visma was connected." in page
     assert f"From {DAY[4].isoformat()} the days go to Visma; the days before stay in Fortnox." in page
+    overview = client.get(f"/stores/{fortnox_store}/").get_data(as_text=True)
+    assert '<span id="accounting-system">Visma</span>' in overview
     with Session(engine) as db:
         row = db.scalars(select(FortnoxConnection)).one()
         assert (row.provider, row.status, row.company_name) == ("visma", "connected", "Exempelkrogen AB")
