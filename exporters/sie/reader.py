@@ -203,16 +203,17 @@ class SieReader:
         )
 
     def _usual_voucher_head(self, fields: tuple[str | None, ...], line: int) -> list[Any]:
-        series, number, when, text, registered, sign = (
-            "" if field is None else field[1:-1] if field[0] == '"' else field for field in fields
-        )
+        """A #VER that :data:`_VER` matched: series and number are there, the date is 8 digits, a
+        registration date is 8 digits or ``""``; any field may be quoted (without escapes)."""
+        series, number, when, text, registered, sign = fields
+        date = self._rows.date
         return [
-            series,
-            number,
-            self._rows.date(when, line, "the voucher date"),
-            text,
-            self._rows.date(registered, line, "the registration date"),
-            sign,
+            series[1:-1] if series[0] == '"' else series,  # type: ignore[index]
+            number[1:-1] if number[0] == '"' else number,  # type: ignore[index]
+            date(when, line, "the voucher date"),  # type: ignore[arg-type]
+            "" if text is None else text[1:-1] if text[0] == '"' else text,
+            None if registered is None else date(registered, line, "the registration date"),
+            "" if sign is None else sign[1:-1] if sign[0] == '"' else sign,
         ]
 
     def _voucher_head(self, tokens: list[str], line: int) -> list[Any]:

@@ -28,7 +28,7 @@ Source = str | os.PathLike[str] | bytes | IO[bytes] | Iterable[bytes]
 TOKEN = re.compile(r'"(?:[^"\\]++|\\"|\\)*"|[{}]|[^ \t\r\n{}"]+|"')
 _AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]{1,2})?")
 _QUANTITY = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
-_CHUNK = 1 << 18
+_CHUNK = 1 << 16
 
 
 def open_source(source: Source) -> tuple[Iterable[bytes], IO[bytes] | None]:
