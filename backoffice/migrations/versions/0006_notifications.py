@@ -31,9 +31,14 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("fanned_out_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["alert_id"], ["alerts.id"], name=op.f("fk_notification_events_alert_id_alerts"), ondelete="CASCADE"
+            ["alert_id"],
+            ["alerts.id"],
+            name=op.f("fk_notification_events_alert_id_alerts"),
+            ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(["store_id"], ["stores.id"], name=op.f("fk_notification_events_store_id_stores")),
+        sa.ForeignKeyConstraint(
+            ["store_id"], ["stores.id"], name=op.f("fk_notification_events_store_id_stores")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_events")),
         sa.UniqueConstraint("alert_id", "event", name=op.f("uq_notification_events_alert_id_event")),
     )
@@ -46,7 +51,10 @@ def upgrade() -> None:
         sa.Column("digest", sa.Boolean(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_notification_preferences_user_id_users"), ondelete="CASCADE"
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_notification_preferences_user_id_users"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_notification_preferences")),
     )
@@ -83,7 +91,10 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["agency_id"], ["agencies.id"], name=op.f("fk_agency_webhooks_agency_id_agencies"), ondelete="CASCADE"
+            ["agency_id"],
+            ["agencies.id"],
+            name=op.f("fk_agency_webhooks_agency_id_agencies"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("agency_id", name=op.f("pk_agency_webhooks")),
     )
@@ -99,7 +110,10 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["agency_id"], ["agencies.id"], name=op.f("fk_webhook_deliveries_agency_id_agencies"), ondelete="CASCADE"
+            ["agency_id"],
+            ["agencies.id"],
+            name=op.f("fk_webhook_deliveries_agency_id_agencies"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["event_id"],
