@@ -91,6 +91,8 @@ SV: dict[str, str] = {
     "Attach the Z-report again": "Bifoga Z-rapporten igen",
     "The Z-report will be attached again.": "Z-rapporten bifogas igen.",
     "Nothing to attach.": "Inget att bifoga.",
+    "Attach the Z-report": "Bifoga Z-rapporten",
+    "A PDF of the Z-report on each voucher, for the accountant.": "En PDF av Z-rapporten på varje verifikation, för redovisningen.",
     "No Z-reports yet.": "Inga Z-rapporter än.",
     "No Z-report yesterday": "Ingen Z-rapport i går",
     # settings

@@ -15,7 +15,7 @@ from backoffice.services.day_claims import SIE, last_claimed_day
 from backoffice.services.mapping import settings_of
 from exporters.core.errors import Problem
 
-FLAGS = ("sync_sales", "invoicing", "allow_tip_on_invoice", "use_order_instead_of_invoice")
+FLAGS = ("sync_sales", "invoicing", "allow_tip_on_invoice", "use_order_instead_of_invoice", "attach_z_report")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _CODE = re.compile(r"^[A-Za-z0-9_\-]{1,20}$")
 

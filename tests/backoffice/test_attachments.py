@@ -178,10 +178,20 @@ def test_missing_permissions_ask_to_connect_again_with_inbox_and_connectfile(
     assert len(ledger(fortnox_state)) == 1 and connections(fortnox_state) == []
 
 
-def test_a_store_that_turned_it_off_gets_no_attachment(engine, fortnox, fortnox_state, store, world):
+def test_a_store_that_turned_it_off_gets_no_attachment(engine, fortnox, fortnox_state, store, world, client):
+    sign_in(client, world.manager_a)
+    url = f"/stores/{store}/settings"
+    page = client.get(url).get_data(as_text=True)
+    assert 'name="attach_z_report" checked' in page  # on by default
+    form = {
+        "csrf_token": csrf_token(page),
+        "sync_sales": "on",
+        "voucher_series": "K",
+        "posting_time": "00:00",
+    }
+    assert client.post(url, data=form).status_code == 302  # the box left unticked
     with Session(engine) as db:
-        settings_of(db, db.get(Store, store)).attach_z_report = False
-        db.commit()
+        assert settings_of(db, db.get(Store, store)).attach_z_report is False
     send_days(engine, store, world.manager_a, range(1, 3))
     assert worker(fortnox).run_once() == 2
     assert [(e.state, e.attachment_state) for e in exports(engine)] == [(states.POSTED, None)] * 2
