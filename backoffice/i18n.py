@@ -222,6 +222,7 @@ SV: dict[str, str] = {
     "Add a checksum (#KSUMMA)": "Lägg till kontrollsumma (#KSUMMA)",
     "Download SIE file": "Ladda ned SIE-fil",
     "Choose a SIE file to check.": "Välj en SIE-fil att kontrollera.",
+    "Check the file": "Kontrollera filen",
     "The file is larger than {mb} MB.": "Filen är större än {mb} MB.",
     "Who": "Vem",
     "What": "Vad",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -17,16 +17,15 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from backoffice import sie_cli
-from backoffice.models import AuditEntry, Export, Store, ZReportRecord
-from backoffice.pipeline import states
+from backoffice.models import AuditEntry, Store, ZReportRecord
 from backoffice.services.day_claims import claim_days, claimed_days
 from backoffice.services.exports import preview
 from backoffice.views import sie as sie_views
 from exporters.core.voucher import Voucher
 from exporters.sie import read_sie
-from exporters.sie.writer import Company, write_sie_4i
 from tests.backoffice.factories import ORG_A, app_settings, csrf_token, sign_in
 from tests.backoffice.fortnox_world import send_days
+from tests.backoffice.sie_world import post_day, sie_file
 
 D1, D2, D3 = date(2026, 3, 14), date(2026, 3, 15), date(2026, 3, 16)
 
@@ -35,23 +34,6 @@ D1, D2, D3 = date(2026, 3, 14), date(2026, 3, 15), date(2026, 3, 16)
 def engine(sqlite_engine):
     """These are page tests: SQLite is enough (the claims' SQL is tested on both in test_day_claims)."""
     return sqlite_engine
-
-
-def _post_day(engine, export_date: date, ref: str) -> Voucher:
-    """Mark the export of ``export_date`` posted through the API as the pipeline does, keeping the voucher."""
-    with Session(engine) as db:
-        export = db.scalars(select(Export).where(Export.business_date == export_date)).one()
-        voucher, error = preview(db, export.store, export.z_report)
-        assert error is None
-        claim_days(db, export.store_id, [export_date], "fortnox")
-        states.move(db, export, states.POSTED, now=datetime.now(UTC))
-        export.external_ref, export.posted_json = ref, voucher.to_dict()
-        db.commit()
-        return voucher
-
-
-def _sie(vouchers: list[Voucher], org: str = ORG_A) -> bytes:
-    return write_sie_4i(vouchers, Company("Testkrogen AB", org), {}, generated=date(2026, 4, 1))
 
 
 def _probable(voucher: Voucher) -> bytes:
@@ -74,7 +56,7 @@ def _probable(voucher: Voucher) -> bytes:
 @pytest.fixture
 def posted(engine, world):
     send_days(engine, world.store_a, world.manager_a, range(1, 4))  # 2026-03-14 .. 16
-    return _post_day(engine, D1, "K 7")
+    return post_day(engine, D1, "K 7")
 
 
 def _upload(client, store_id: int, content: bytes, name: str = "bokslut.se", token: str | None = None):
@@ -89,7 +71,7 @@ def _upload(client, store_id: int, content: bytes, name: str = "bokslut.se", tok
 
 def test_the_check_lists_an_exact_duplicate_with_the_evidence(client, world, posted):
     sign_in(client, world.manager_a)
-    page = _upload(client, world.store_a, _sie([posted])).get_data(as_text=True)
+    page = _upload(client, world.store_a, sie_file([posted])).get_data(as_text=True)
     assert 'id="duplicates"' in page
     assert "1 av 1 verifikationer i bokslut.se bokför dagar som Dagskassa redan har bokfört" in page
     assert '<tr class="exact">' in page and "2026-03-14" in page
@@ -112,7 +94,7 @@ def test_a_file_of_other_days_has_no_duplicates(client, world, posted, engine):
     with Session(engine) as db:
         other = preview(db, db.get(Store, world.store_a), _record(db, D2))[0]
     sign_in(client, world.manager_a)
-    page = _upload(client, world.store_a, _sie([other])).get_data(as_text=True)
+    page = _upload(client, world.store_a, sie_file([other])).get_data(as_text=True)
     assert 'id="no-duplicates"' in page and "Ingen av de 1 verifikationerna" in page
 
 
@@ -127,21 +109,21 @@ def test_a_broken_file_is_named_with_its_line(client, world, posted):
 
 def test_another_company_s_file_is_flagged(client, world, posted):
     sign_in(client, world.manager_a)
-    page = _upload(client, world.store_a, _sie([posted], "556677-8881")).get_data(as_text=True)
+    page = _upload(client, world.store_a, sie_file([posted], "556677-8881")).get_data(as_text=True)
     assert "Filen gäller organisationsnummer 556677-8881" in page
 
 
 def test_the_upload_needs_the_csrf_token(client, world, posted):
     sign_in(client, world.manager_a)
-    assert _upload(client, world.store_a, _sie([posted]), token="").status_code == 400
-    assert _upload(client, world.store_a, _sie([posted]), token="forged").status_code == 400
+    assert _upload(client, world.store_a, sie_file([posted]), token="").status_code == 400
+    assert _upload(client, world.store_a, sie_file([posted]), token="forged").status_code == 400
 
 
 def test_other_agencies_stores_do_not_exist(client, world, posted):
     sign_in(client, world.manager_b)
     assert client.get(f"/stores/{world.store_a}/sie").status_code == 404
     own = csrf_token(client.get(f"/stores/{world.store_b}/sie").get_data(as_text=True))
-    assert _upload(client, world.store_a, _sie([posted]), token=own).status_code == 404
+    assert _upload(client, world.store_a, sie_file([posted]), token=own).status_code == 404
     response = client.post(
         f"/stores/{world.store_a}/sie/export",
         data={"csrf_token": own, "start": "2026-03-15", "end": "2026-03-16"},
@@ -151,7 +133,7 @@ def test_other_agencies_stores_do_not_exist(client, world, posted):
 
 def test_the_upload_takes_more_than_the_app_s_body_limit_up_to_its_cap(client, world, posted, monkeypatch):
     monkeypatch.setattr(sie_views, "MAX_UPLOAD_BYTES", 3 * 1024 * 1024)
-    big = _sie([posted] * 4000)  # about 1.8 MB, over the app's 1 MB body limit
+    big = sie_file([posted] * 4000)  # about 1.8 MB, over the app's 1 MB body limit
     assert 1024 * 1024 < len(big) < 3 * 1024 * 1024
     sign_in(client, world.manager_a)
     page = _upload(client, world.store_a, big).get_data(as_text=True)
@@ -262,7 +244,7 @@ def test_the_command_line_exports_and_checks_a_store_s_days(engine, world, poste
         assert claimed_days(db, world.store_a) == {D1: "fortnox", D2: "sie", D3: "sie"}
     capsys.readouterr()
     posted_file = tmp_path / "posted.se"
-    posted_file.write_bytes(_sie([posted]))
+    posted_file.write_bytes(sie_file([posted]))
     assert _cli(engine, "store-sie", "check", "--store", store, str(posted_file), "--format", "json") == 1
     report = json.loads(capsys.readouterr().out)
     assert report["duplicates"][0]["kind"] == "exact"
