@@ -15,17 +15,45 @@ from backoffice.models import Export, Store
 from backoffice.pipeline.exporting import ExportRuntime
 from backoffice.pipeline.fence import ExportFence
 from backoffice.services.alerts import raise_alert
-from backoffice.services.fortnox import Fortnox, connection_row
+from backoffice.services.fortnox import DbTokenStore, Fortnox, connection_row
 from backoffice.services.mapping import store_mapping
 from backoffice.services.switching import name
 from exporters.core.errors import FixData, Reconnect
-from exporters.providers import AccountingSession
+from exporters.providers import AccountingSession, get_provider
+from exporters.tokens import TokenSet
 
 NOT_CONNECTED_FIX = "connect the accounting system on the store's Integration settings page"
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class OnceLoaded:
+    """An attempt's view of its connection's token store: the tokens are read (a transaction and a
+    decryption) once per attempt instead of before every request. Refreshing still goes to the store,
+    which re-reads the stored pair under the row lock; a token another process refreshed meanwhile is
+    answered 401 and refreshed the same way, so nothing is raced."""
+
+    def __init__(self, store: DbTokenStore) -> None:
+        self.store = store
+        self._tokens: TokenSet | None = None
+
+    def __getattr__(self, name: str):
+        return getattr(self.store, name)
+
+    def load(self) -> TokenSet:
+        if self._tokens is None:
+            self._tokens = self.store.load()
+        return self._tokens
+
+    def refresh(self, stale: TokenSet, do_refresh: Callable[[TokenSet], TokenSet]) -> TokenSet:
+        self._tokens = self.store.refresh(stale, do_refresh)
+        return self._tokens
+
+    def replace(self, tokens: TokenSet) -> None:
+        self.store.replace(tokens)
+        self._tokens = tokens
 
 
 def accounting_runtime(
@@ -55,10 +83,17 @@ def accounting_runtime(
             )
         if row.status != "connected" or not row.tokens_enc:
             raise Reconnect(f"{system} is {row.status.replace('_', ' ')} for {store.name}", NOT_CONNECTED_FIX)
+        tokens = OnceLoaded(fortnox.token_store(row))
         options = {"mapping": store_mapping(db, store), "now": now}
         if row.provider == "fortnox":
-            options["years"] = years[fortnox.token_store(row).connection_key]
-        return fortnox.open_session(http[row.provider], row, **options)
+            options["years"] = years[tokens.connection_key]
+        return get_provider(row.provider).open_session(
+            fortnox.settings,
+            http[row.provider],
+            tokens,
+            limiters=fortnox.provider_limiters[row.provider],
+            **options,
+        )
 
     def on_reconnect(db: Session, store: Store, reason: str) -> None:
         raise_alert(
