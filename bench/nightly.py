@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import re
 import resource
+import socket
 import sys
 import tempfile
 import threading
@@ -37,6 +38,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -161,21 +163,47 @@ def set_up(args, state, engine, key: str) -> None:
                 db.commit()
 
 
-class CountingSandbox(sandbox.SandboxServer):
-    """The sandbox counting what it serves by method and path (ids and numbers folded into ``N``)."""
+NUMBER = re.compile(r"/\d+")
 
-    counts: Counter = Counter()
 
-    @staticmethod
-    def create_app(state):
-        app = sandbox.create_app(state)
+def counted_app(state):
+    """The sandbox's app counting what it serves by method and path (ids and numbers folded into ``N``),
+    with two routes of the bench's own: ``POST /_bench/start`` (set the latency, zero the counts) and
+    ``GET /_bench/figures`` (the counts, the markers of the vouchers, the serving process's CPU)."""
+    app = sandbox.create_app(state)
+    paths: Counter = Counter()
 
-        def counted(environ, start_response):
-            path = re.sub(r"/\d+", "/N", environ.get("PATH_INFO", ""))
-            CountingSandbox.counts[f"{environ['REQUEST_METHOD']} {path}"] += 1
-            return app(environ, start_response)
+    def figures() -> dict:
+        with state.lock:
+            markers = Counter(
+                v.description.rsplit("[", 1)[1] for t in state.tenants.values() for v in t.vouchers.values()
+            )
+            return {
+                "requests": state.stats["requests"],
+                "rate_limited": state.stats["rate_limited"],
+                "markers": markers,
+                "paths": paths,
+                "cpu": cpu_seconds(),
+                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
 
-        return counted
+    def counted(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_bench/"):
+            if path == "/_bench/start":
+                with state.lock:
+                    state.knobs.latency_ms = float(environ["QUERY_STRING"].split("=")[1])
+                    state.stats["requests"] = state.stats["rate_limited"] = 0
+                paths.clear()
+            body = json.dumps(figures()).encode()
+            start_response(
+                "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            )
+            return [body]
+        paths[environ["REQUEST_METHOD"] + " " + NUMBER.sub("/N", path)] += 1
+        return app(environ, start_response)
+
+    return counted
 
 
 def cpu_seconds() -> float:
@@ -183,71 +211,75 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def serve_sandbox(state, latency_ms: float, pipe) -> None:
-    """The sandbox's own process (forked after set-up, so it holds the companies and their tokens): its
-    threaded server answers until told to stop, then reports what it served and the CPU it spent."""
-    with CountingSandbox(state) as server:
-        with state.lock:
-            state.knobs.latency_ms = latency_ms
-            state.stats["requests"] = state.stats["rate_limited"] = 0
-        started = cpu_seconds()
-        pipe.send(server.base_url)
-        pipe.recv()
-        with state.lock:
-            markers = Counter(
-                v.description.rsplit("[", 1)[1] for t in state.tenants.values() for v in t.vouchers.values()
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve_with_gunicorn(state, port: int, threads: int) -> None:
+    """gunicorn's threaded worker: keeps connections alive (one per client thread, as real Fortnox
+    does), where werkzeug's development server closes each one and starts a thread per request."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            options = {
+                "bind": f"127.0.0.1:{port}",
+                "workers": 1,  # one process: the sandbox's state (books, rate windows) is in its memory
+                "worker_class": "gthread",
+                "threads": threads,
+                "keepalive": 30,
+                "backlog": 2048,
+                "loglevel": "warning",
+            }
+            for name, value in options.items():
+                self.cfg.set(name, value)
+
+        def load(self):
+            return counted_app(state)
+
+    Server().run()
+
+
+def serve_with_werkzeug(state, port: int, threads: int) -> None:
+    make_server("127.0.0.1", port, counted_app(state), threaded=True).serve_forever()
+
+
+class Sandbox:
+    """The sandbox served for the night: in a process of its own (forked after set-up, so it holds the
+    companies and their tokens) by gunicorn or werkzeug, or on a thread of the bench's own process."""
+
+    def __init__(self, state, how: str, threads: int) -> None:
+        self.how, port = how, free_port()
+        self.base_url = f"http://127.0.0.1:{port}"
+        if how == "thread":
+            self.server = make_server("127.0.0.1", port, counted_app(state), threaded=True)
+            threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        else:
+            serve = serve_with_gunicorn if how == "gunicorn" else serve_with_werkzeug
+            self.process = multiprocessing.get_context("fork").Process(
+                target=serve, args=(state, port, threads), daemon=True
             )
-            pipe.send(
-                {
-                    "requests": state.stats["requests"],
-                    "rate_limited": state.stats["rate_limited"],
-                    "markers": markers,
-                    "paths": CountingSandbox.counts,
-                    "cpu": cpu_seconds() - started,
-                    "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                }
-            )
+            self.process.start()
+        for _ in range(200):
+            try:
+                httpx.get(f"{self.base_url}/_bench/figures")
+                return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError(f"the sandbox did not answer on {self.base_url}")
 
-
-class InProcessSandbox:
-    """The old way, for comparison: the sandbox on a thread of the bench's own process."""
-
-    def __init__(self, state, latency_ms: float) -> None:
-        self.state, self.server = state, CountingSandbox(state).start()
-        with state.lock:
-            state.knobs.latency_ms = latency_ms
-            state.stats["requests"] = state.stats["rate_limited"] = 0
-        self.base_url = self.server.base_url
+    def start(self, latency_ms: float) -> dict:
+        return httpx.post(f"{self.base_url}/_bench/start?latency_ms={latency_ms}").json()
 
     def finish(self) -> dict:
-        self.server.stop()
-        state = self.state
-        markers = Counter(
-            v.description.rsplit("[", 1)[1] for t in state.tenants.values() for v in t.vouchers.values()
-        )
-        return {
-            "requests": state.stats["requests"],
-            "rate_limited": state.stats["rate_limited"],
-            "markers": markers,
-            "paths": CountingSandbox.counts,
-            "cpu": None,
-            "peak_mb": 0.0,
-        }
-
-
-class ForkedSandbox:
-    def __init__(self, state, latency_ms: float) -> None:
-        self.pipe, child = multiprocessing.Pipe()
-        self.process = multiprocessing.get_context("fork").Process(
-            target=serve_sandbox, args=(state, latency_ms, child), daemon=True
-        )
-        self.process.start()
-        self.base_url = self.pipe.recv()
-
-    def finish(self) -> dict:
-        self.pipe.send("stop")
-        figures = self.pipe.recv()
-        self.process.join(timeout=10)
+        figures = httpx.get(f"{self.base_url}/_bench/figures").json()
+        if self.how == "thread":
+            self.server.shutdown()
+        else:
+            self.process.terminate()
+            self.process.join(timeout=10)
         return figures
 
 
@@ -263,9 +295,10 @@ def main() -> None:
     parser.add_argument("--database", default="", help="SQLAlchemy URL (default: a fresh SQLite file)")
     parser.add_argument(
         "--sandbox",
-        choices=("process", "thread"),
-        default="process",
-        help="serve the sandbox from a process of its own (default) or a thread of the bench's",
+        choices=("gunicorn", "werkzeug", "thread"),
+        default="gunicorn",
+        help="serve the sandbox from a process of its own with gunicorn (default, keeps connections "
+        "alive) or werkzeug (a connection per request), or from a thread of the bench's own process",
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -299,12 +332,11 @@ def main() -> None:
     # they are by night.
     time.sleep(5.5)
 
-    if args.sandbox == "process":
+    if args.sandbox != "thread":
         # Fork before any worker thread or pool connection exists in this process.
         engine.dispose()
-        served = ForkedSandbox(state, args.latency_ms)
-    else:
-        served = InProcessSandbox(state, args.latency_ms)
+    served = Sandbox(state, args.sandbox, max(64, 2 * args.threads))
+    before = served.start(args.latency_ms)
     transactions = Counter()
     event.listen(engine, "begin", lambda _connection: transactions.update(("begin",)))
     fortnox = fortnox_service.Fortnox(
@@ -333,6 +365,11 @@ def main() -> None:
         thread.join(timeout=30)
     figures = served.finish()
     requests, rate_limited, markers = figures["requests"], figures["rate_limited"], figures["markers"]
+    if args.sandbox == "thread":
+        figures["cpu"] = figures["peak_mb"] = None
+    else:
+        figures["cpu"] -= before["cpu"]
+    paths = Counter(figures["paths"])
 
     per_company = requests / args.companies
     latency = args.latency_ms / 1000
@@ -343,7 +380,7 @@ def main() -> None:
     print(f"database: {make_url(args.database).get_backend_name()}, worker threads: {args.threads}")
     print(f"exports: {dict(done)}")
     print(f"requests to Fortnox: {requests} ({per_company:.1f} per company, {requests / total:.2f} per day)")
-    for path, count in figures["paths"].most_common():
+    for path, count in paths.most_common():
         print(f"    {count:6d}  {path}")
     print(
         f"wall time: {wall:.2f} s; floor: {floor:.2f} s (latency {per_company * latency:.2f} s, rate limit {rate_floor:.2f} s); ratio {wall / floor:.2f}x (aim: within 1.2x)"
