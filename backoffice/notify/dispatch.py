@@ -125,8 +125,9 @@ class Dispatcher:
                 return 0
             hooked = set(db.scalars(select(AgencyWebhook.agency_id).where(AgencyWebhook.active.is_(True))))
             mails, calls = [], []
+            mailing = bool(self.settings.smtp.host)  # without a mail server, no mail piles up for later
             for event in pending:
-                for user, digest in preferences.recipients(db, event.store, event.kind):
+                for user, digest in preferences.recipients(db, event.store, event.kind) if mailing else ():
                     mails.append(
                         {"event_id": event.id, "user_id": user.id, "digest": digest, "next_attempt_at": now}
                     )
@@ -168,9 +169,8 @@ class Dispatcher:
                     except (smtplib.SMTPException, OSError) as exc:
                         errors.update(dict.fromkeys(item.ids, _describe(exc)))
         except (smtplib.SMTPException, OSError) as exc:
-            sent = {i for item in mails for i in item.ids} - set(errors)
-            # The connection failed (at the start, or when closing): nothing is known to be sent.
-            errors.update(dict.fromkeys(sent, _describe(exc)))
+            # The connection or the login failed (closing never raises): nothing was sent.
+            errors.update(dict.fromkeys((i for item in mails for i in item.ids), _describe(exc)))
         if errors:
             log.warning("%d notification mails not sent: %s", len(errors), next(iter(errors.values())))
         ids = [i for item in mails for i in item.ids]
