@@ -159,3 +159,14 @@ def test_a_mail_server_that_is_down_leaves_the_mail_pending_and_it_goes_once_lat
         controller.stop()
     assert [m["To"] for m in box.messages] == [world.manager_a]
     assert json.dumps([m["Subject"] for m in box.messages], ensure_ascii=False).count("Ingen Z-rapport") == 1
+
+
+def test_without_a_mail_server_no_mail_piles_up_for_later(engine, world, settings):
+    sessions = make_sessionmaker(engine)
+    quiet = Dispatcher(settings.replace(smtp={"host": ""}), sessions)
+    send_days(engine, world.store_a, world.manager_a, range(1, 2))
+    check_missing_z_reports(sessions, MORNING, CHECK_AT)
+    assert quiet.run() == {"caught_up": 0, "fanned_out": 1, "mails_sent": 0, "webhooks_delivered": 0}
+    with Session(engine) as db:
+        assert db.scalars(select(MailDelivery)).all() == []
+        assert db.scalars(select(NotificationEvent.fanned_out_at)).one() is not None
