@@ -72,6 +72,13 @@ _VER = re.compile(
     rf"[ \t]*#VER[ \t]+{_FIELD}[ \t]+{_FIELD}[ \t]+([0-9]{{8}})"
     rf'(?:[ \t]+{_FIELD}(?:[ \t]+([0-9]{{8}}|"")(?:[ \t]+{_FIELD})?)?)?[ \t\r]*'
 )
+#: The lines between two vouchers of the usual shape, as one chunk (see ``Rows.split_block``): the first
+#: one's closing brace, the second one's #VER and opening brace. Fields do not run over a line's end.
+_BETWEEN = re.compile(
+    r"\n[ \t]*\}[ \t\r]*\n"
+    + _VER.pattern.replace(_FIELD, r'("[^"\n]*"|[^ \t\r\n"{}]+)')
+    + r"\n[ \t]*\{[ \t\r]*"
+)
 _new_tuple = tuple.__new__
 _amount = operator.itemgetter(2)
 
@@ -98,72 +105,106 @@ class SieReader:
         pending: list[Match] = []  # consecutive rows of the usual shape, converted at the next other line
         decoder = Decoder()
         for encoding, block in decoder.blocks(self._pieces):
-            for match in findall(block, 0, len(block) - 1):
-                number += 1
-                if match[0]:
+            chunks, fast = rows.split_block(block)
+            # The block is chunks[0], fast row 0, chunks[1], fast row 1 ... chunks[-1]: the lines between
+            # rows of the usual shape, and those rows already converted, a run of consecutive rows at a time.
+            last = len(chunks) - 1
+            run_start = 0
+            for k in [k for k, chunk in enumerate(chunks) if chunk] if last else (0,):
+                if k > run_start:
+                    if pending:
+                        rows.add(body, pending, number + 1 - len(pending))
+                        if crc is not None:
+                            crc = rows.checksum(pending, encoding, crc)
+                        pending.clear()
                     if body is None:
-                        body = self._implicit_body(head, match[0], number)
-                    pending.append(match)
-                    continue
-                if pending:
-                    rows.add(body, pending, number - len(pending))
+                        body = self._implicit_body(head, "TRANS", number + 1)
+                    body[0].extend(fast[run_start:k])
                     if crc is not None:
-                        crc = rows.checksum(pending, encoding, crc)
-                    pending.clear()
-                brace, line = match[8:]
-                if brace == "{":
-                    if head is None or body is not None:
-                        raise SieError(number, "{ without a #VER before it")
-                    body = ([], [], [])
-                    continue
-                if brace:
-                    if body is None or head is None:
-                        raise SieError(number, "} without an open voucher")
-                    yield self._voucher(head, body, head_line)
-                    head = body = None
-                    continue
-                if head is None and crc is None and not closed_at:
-                    ver = _VER.fullmatch(line)
-                    if ver is not None:
-                        head, head_line = self._usual_voucher_head(ver.groups(), number), number
+                        crc = rows.checksum(rows.fast_matches(run_start, k), encoding, crc)
+                    number += k - run_start
+                run_start = k
+                chunk = chunks[k]
+                if 0 < k < last and body is not None and not pending and crc is None and not closed_at:
+                    between = _BETWEEN.fullmatch(chunk)
+                    if between is not None:  # }, #VER, { as the line by line path takes them
+                        yield self._voucher(head, body, head_line)  # type: ignore[arg-type]
+                        head, head_line = self._usual_voucher_head(between.groups(), number + 2), number + 2
+                        body = ([], [], [])
+                        number += 3
                         continue
-                tokens = TOKEN.findall(line)
-                if not tokens:
-                    continue
-                first = tokens[0]
-                if first == "{" or first == "}":
-                    raise SieError(number, f"a brace {first} must stand alone on its line")
-                if first[0] != "#" or len(first) == 1:
-                    raise SieError(number, f"the line starts with {first[:20]!r}, not with a #label")
-                label = first[1:].upper()
-                if closed_at:
-                    raise SieError(number, f"#{label} after the closing #KSUMMA on line {closed_at}")
-                if label == "KSUMMA":
-                    crc, closed_at = self._ksumma(tokens, number, crc, head is not None)
+                if last:
+                    chunk = chunk[1:] + "\n" if k < last else chunk[1:]
+                    if not chunk:
+                        continue
+                for match in findall(chunk, 0, len(chunk) - 1):
+                    number += 1
+                    if match[0]:
+                        if body is None:
+                            body = self._implicit_body(head, match[0], number)
+                        pending.append(match)
+                        continue
+                    if pending:
+                        rows.add(body, pending, number - len(pending))
+                        if crc is not None:
+                            crc = rows.checksum(pending, encoding, crc)
+                        pending.clear()
+                    brace, line = match[8:]
+                    if brace == "{":
+                        if head is None or body is not None:
+                            raise SieError(number, "{ without a #VER before it")
+                        body = ([], [], [])
+                        continue
+                    if brace:
+                        if body is None or head is None:
+                            raise SieError(number, "} without an open voucher")
+                        yield self._voucher(head, body, head_line)
+                        head = body = None
+                        continue
+                    if head is None and crc is None and not closed_at:
+                        ver = _VER.fullmatch(line)
+                        if ver is not None:
+                            head, head_line = self._usual_voucher_head(ver.groups(), number), number
+                            continue
+                    tokens = TOKEN.findall(line)
+                    if not tokens:
+                        continue
+                    first = tokens[0]
+                    if first == "{" or first == "}":
+                        raise SieError(number, f"a brace {first} must stand alone on its line")
+                    if first[0] != "#" or len(first) == 1:
+                        raise SieError(number, f"the line starts with {first[:20]!r}, not with a #label")
+                    label = first[1:].upper()
                     if closed_at:
-                        yield Record("KSUMMA", (str(self.checksum),), number)
-                    continue
-                if crc is not None:
-                    fields = "".join(unquote(token, number) for token in tokens if token not in "{}")
-                    crc = zlib.crc32(fields.encode(encoding), crc)
-                if label in ROW_LABELS:
-                    if body is None:
-                        body = self._implicit_body(head, label, number)
-                    body[ROW_LABELS[label]].append(self._trans(tokens, number))
-                elif body is not None:
-                    if label == "VER":
-                        raise SieError(head_line, "the voucher's body is not closed with }")
-                elif head is not None:
-                    raise SieError(head_line, "#VER must be followed by { on its own line")
-                elif label == "VER":
-                    head, head_line = self._voucher_head(tokens, number), number
-                elif label == "KONTO":
-                    name = unquote(tokens[2], number) if len(tokens) > 2 else ""
-                    yield Account(parse_account(tokens[1] if len(tokens) > 1 else '""', number), name, number)
-                elif label in BALANCE_LABELS:
-                    yield self._balance(label, tokens, number)
-                elif label in _HEADER_LABELS:
-                    yield self._record(label, tokens, number)
+                        raise SieError(number, f"#{label} after the closing #KSUMMA on line {closed_at}")
+                    if label == "KSUMMA":
+                        crc, closed_at = self._ksumma(tokens, number, crc, head is not None)
+                        if closed_at:
+                            yield Record("KSUMMA", (str(self.checksum),), number)
+                        continue
+                    if crc is not None:
+                        fields = "".join(unquote(token, number) for token in tokens if token not in "{}")
+                        crc = zlib.crc32(fields.encode(encoding), crc)
+                    if label in ROW_LABELS:
+                        if body is None:
+                            body = self._implicit_body(head, label, number)
+                        body[ROW_LABELS[label]].append(self._trans(tokens, number))
+                    elif body is not None:
+                        if label == "VER":
+                            raise SieError(head_line, "the voucher's body is not closed with }")
+                    elif head is not None:
+                        raise SieError(head_line, "#VER must be followed by { on its own line")
+                    elif label == "VER":
+                        head, head_line = self._voucher_head(tokens, number), number
+                    elif label == "KONTO":
+                        name = unquote(tokens[2], number) if len(tokens) > 2 else ""
+                        yield Account(
+                            parse_account(tokens[1] if len(tokens) > 1 else '""', number), name, number
+                        )
+                    elif label in BALANCE_LABELS:
+                        yield self._balance(label, tokens, number)
+                    elif label in _HEADER_LABELS:
+                        yield self._record(label, tokens, number)
             if pending and crc is not None:  # the next block may be in another encoding
                 rows.add(body, pending, number + 1 - len(pending))
                 crc = rows.checksum(pending, encoding, crc)

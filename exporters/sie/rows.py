@@ -28,6 +28,14 @@ LINE = re.compile(
     r"[ \t\r]*|[ \t]*([{}])[ \t\r]*|(.*))$",
     re.MULTILINE,
 )
+#: A #TRANS row of the most usual shape (single spaces, an object list, an amount, perhaps a date and a
+#: quoted text without escapes), found by splitting a whole block on it. A match runs from the newline
+#: before the row to the end of its line; the newline after it is left to the next match or chunk. Every
+#: line it matches, :data:`LINE` matches as a row with the same fields (quantity and sign empty).
+FAST_ROW = re.compile(
+    r'\n#TRANS ([0-9]+) \{([^{}\n]*)\} (-?[0-9]+(?:\.[0-9]{1,2})?)(?: ([0-9]{8}|"")(?: "([^"\n]*)")?)?\r?(?=\n)'
+)
+_FAST_STRIDE = 6  # the text before a row and the row's five fields
 #: Where each row label goes in a voucher: its rows, rows added later, rows removed.
 ROW_LABELS = {"TRANS": 0, "RTRANS": 1, "BTRANS": 2}
 Match = tuple[str, ...]
@@ -58,16 +66,62 @@ class Rows:
     """Converts the matches of :data:`LINE` for rows into :class:`SieTrans`."""
 
     def __init__(self) -> None:
-        self.dates = _Memo(lambda text: parse_date(text, 0, "the transaction date"), {"": None, '""': None})
+        no_date: dict[Any, None] = {"": None, '""': None, None: None}  # None: a fast row without a date
+        self.dates = _Memo(lambda text: parse_date(text, 0, "the transaction date"), no_date)
         self.objects = _Memo(lambda inside: object_pairs(TOKEN.findall(inside), 0), {"": ()})
         self.quantities = _Memo(lambda text: parse_quantity(text, 0), {"": None, '""': None})
         self.accounts = _Memo(int, {})
+        self._parts: list[str | None] = []
 
     def date(self, token: str, line: int, what: str) -> date | None:
         """A date field (``""`` is none) with the line to name if it is not a date."""
         if token not in self.dates:
             parse_date(token, line, what)
         return self.dates[token]
+
+    def split_block(self, block: str) -> tuple[list[str], list[SieTrans]]:
+        """The block split at its rows of the usual shape (:data:`FAST_ROW`): the chunks of other lines
+        between them (chunk ``k`` comes before row ``k``; each but an empty one starts with the newline
+        that ended the line before it) and the rows, converted a block at a time.
+
+        Without such rows, or with one that does not convert (the line-by-line path then names its line),
+        the only chunk is the block itself, as it is."""
+        parts = FAST_ROW.split("\n" + block)
+        if len(parts) == 1:
+            return [block], []
+        texts = parts[5::_FAST_STRIDE]
+        if None in texts:
+            texts = ["" if text is None else text for text in texts]
+        try:
+            fast = list(
+                map(
+                    _new_tuple,
+                    repeat(SieTrans),
+                    zip(
+                        map(self.accounts.__getitem__, parts[1::_FAST_STRIDE]),
+                        map(self.objects.__getitem__, parts[2::_FAST_STRIDE]),
+                        map(Decimal, parts[3::_FAST_STRIDE]),
+                        map(self.dates.__getitem__, parts[4::_FAST_STRIDE]),
+                        texts,
+                        repeat(None),
+                        repeat(""),
+                    ),
+                )
+            )
+        except SieError:
+            return [block], []
+        self._parts = parts
+        return parts[::_FAST_STRIDE], fast
+
+    def fast_matches(self, start: int, end: int) -> list[Match]:
+        """Rows ``start`` to ``end`` (excluded) of the last :meth:`split_block` as :data:`LINE` gives them
+        (for the #KSUMMA, which is rare: only then are these made)."""
+        parts, stride = self._parts, _FAST_STRIDE
+        columns = [parts[1 + stride * start + field : stride * end : stride] for field in range(5)]
+        return [
+            ("TRANS", account, objects, amount, when or "", text or "", "", "")
+            for account, objects, amount, when, text in zip(*columns, strict=True)
+        ]
 
     def add(self, body: Body, matches: list[Match], first_line: int) -> None:
         """Append the rows of ``matches`` (consecutive lines from ``first_line``) to the voucher's ``body``."""
