@@ -161,26 +161,26 @@ def main() -> None:
         block = min((name for name in best if name.endswith("KB")), key=best.__getitem__)
         base_seconds, read_seconds = best[block], best["reader"]
         ratio = base_seconds / read_seconds
-        print(f"baseline, decode {block} blocks + split at LF: {megabytes / base_seconds:8.1f} MB/s")
+
+        def show(label: str, figure: str) -> None:
+            print(f"{label:<44} {figure}")
+
+        show(f"baseline: decode {block} blocks + split at LF", f"{megabytes / base_seconds:7.1f} MB/s")
         for name in sorted((name for name in best if name.endswith("KB")), key=best.__getitem__)[1:]:
-            print(f"  (decode {name} blocks + split:       {megabytes / best[name]:8.1f} MB/s)")
-        print(f"  (line by line, decode each:        {megabytes / best['lines']:8.1f} MB/s, {lines} lines)")
-        print(
-            f"SIE reader (iter_sie):                {megabytes / read_seconds:8.1f} MB/s, {vouchers} vouchers"
-        )
+            show(f"  (decode {name} blocks + split at LF)", f"{megabytes / best[name]:7.1f} MB/s")
+        show("  (line by line, decode each line)", f"{megabytes / best['lines']:7.1f} MB/s, {lines} lines")
+        show("SIE reader (iter_sie)", f"{megabytes / read_seconds:7.1f} MB/s, {vouchers} vouchers")
         verdict = "met" if ratio >= 0.25 else "NOT met"
-        print(f"ratio reader / baseline:              {ratio:8.2f} (target >= 0.25: {verdict})")
-        print(f"ratio reader / line by line:          {best['lines'] / read_seconds:8.2f}")
+        show("ratio reader / baseline", f"{ratio:7.2f}   (target >= 0.25: {verdict})")
+        show("ratio reader / line by line", f"{best['lines'] / read_seconds:7.2f}")
 
         tracemalloc.start()
         read(path)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         rss_growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_start) / 1000
-        print(f"reader peak memory:        {peak / 1_000_000:.1f} MB (tracemalloc; target < 100 MB)")
-        print(
-            f"process peak RSS growth:   {rss_growth:.1f} MB (ru_maxrss over the whole run, an upper bound)"
-        )
+        show("reader peak memory (tracemalloc)", f"{peak / 1_000_000:7.1f} MB   (target < 100 MB)")
+        show("process peak RSS growth (ru_maxrss)", f"{rss_growth:7.1f} MB   (the whole run: an upper bound)")
 
 
 if __name__ == "__main__":
