@@ -162,6 +162,17 @@ def _serialize_sqlite_writers(engine: Engine) -> None:
                 raise
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
+    def commit_then_unlock(connection: Any) -> None:
+        # The "commit" event comes before SQLAlchemy's COMMIT: commit here, under the lock, so the next
+        # writer never meets this transaction still open (SQLite's busy handler would make it sleep).
+        # SQLAlchemy's own commit that follows finds no transaction and does nothing.
+        record = connection.connection._connection_record
+        try:
+            if record.info.get("has_turn"):
+                connection.connection.dbapi_connection.commit()
+        finally:
+            unlock_record(None, record)
+
     def unlock_connection(connection: Any) -> None:
         unlock_record(None, connection.connection._connection_record)
 
@@ -179,7 +190,7 @@ def _serialize_sqlite_writers(engine: Engine) -> None:
             os.close(fd)
 
     event.listen(engine, "begin", lock)
-    event.listen(engine, "commit", unlock_connection)
+    event.listen(engine, "commit", commit_then_unlock)
     event.listen(engine, "rollback", unlock_connection)
     event.listen(engine.pool, "checkin", unlock_record)
     event.listen(engine.pool, "close", close_record)
