@@ -214,12 +214,16 @@ def _same_report(column: Any) -> Any:
 
 
 #: Built once (the register API's hot path): the report stored under this Z number (its id and content
-#: hash) and the register's last Z number, in one round trip, each part on the unique index.
+#: hash), the register's last Z number, each on the unique index, and the store's accounting system
+#: (the export's channel), in one round trip.
 _EXISTING = select(
     _same_report(ZReportRecord.id),
     _same_report(ZReportRecord.content_hash),
     select(func.max(ZReportRecord.z_number))
     .where(ZReportRecord.register_id == bindparam("register_id"))
+    .scalar_subquery(),
+    select(FortnoxConnection.provider)
+    .where(FortnoxConnection.store_id == bindparam("store_id"))
     .scalar_subquery(),
 )
 _OPEN_ALERTS = select(Alert.kind, Alert.message).where(
@@ -229,7 +233,6 @@ _OPEN_ALERTS = select(Alert.kind, Alert.message).where(
 )
 _INSERT_REPORT = insert(ZReportRecord.__table__).returning(ZReportRecord.__table__.c.id)
 _INSERT_EXPORT = insert(Export.__table__)
-_CHANNEL = select(FortnoxConnection.provider).where(FortnoxConnection.store_id == bindparam("store_id"))
 _INSERT_AUDIT = insert(AuditEntry.__table__)
 _TOUCH_REGISTER = (
     update(Register.__table__)
@@ -275,8 +278,8 @@ def plan(
         return Plan(received, idempotency_key, refusal=refusal)
 
     connection = session.connection()  # plain reads: the register API's hot path
-    existing_id, existing_hash, last = connection.execute(
-        _EXISTING, {"register_id": register.id, "z_number": report.z_number}
+    existing_id, existing_hash, last, channel = connection.execute(
+        _EXISTING, {"register_id": register.id, "z_number": report.z_number, "store_id": register.store_id}
     ).one()
     if existing_id is not None:
         if existing_hash == received.content_hash:
@@ -315,7 +318,7 @@ def plan(
     # The register API's snapshot carries the settings (registers.device); a loaded register loads them.
     settings = register.store.settings or settings_of(session, register.store, create=False)
     result.sync_sales = settings.sync_sales
-    result.channel = connection.execute(_CHANNEL, {"store_id": register.store_id}).scalar() or FORTNOX
+    result.channel = channel or FORTNOX
     result.due_at = posting_moment(report.business_date, settings.posting_time, register.store.timezone)
     try:
         build_voucher(report, store_mapping(session, register.store, settings), build_options(settings))

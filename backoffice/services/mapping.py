@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from backoffice import audit
@@ -19,6 +19,8 @@ from exporters.core.errors import MappingInvalid, Problem
 
 #: Mapping sections with one account each (no key).
 SINGLE = ("tips", "rounding", "cash_difference")
+#: The kind under which the mapping query returns an account's cost-center and project rules.
+RULE = "rule"
 KINDS = ("payment_methods", "product_groups", "revenue_by_vat_rate", "output_vat", *SINGLE)
 
 
@@ -53,25 +55,36 @@ def entries_data(entries: Iterable[tuple[str, str, int]]) -> dict[str, Any]:
     return data
 
 
-#: Built once: a store's mapping entries, and its accounts with a cost-center or project rule.
-_ENTRIES = select(MappingEntry.kind, MappingEntry.key, MappingEntry.account).where(
-    MappingEntry.store_id == bindparam("store_id")
-)
-_RULES = select(FortnoxAccount.number, FortnoxAccount.cost_center_rule, FortnoxAccount.project_rule).where(
-    FortnoxAccount.store_id == bindparam("store_id"),
-    (FortnoxAccount.cost_center_rule != "ALLOWED") | (FortnoxAccount.project_rule != "ALLOWED"),
+#: Built once: a store's mapping entries (kind, key, account) and, in the same round trip, its accounts
+#: with a cost-center or project rule (as ``("rule", "<cost center rule>|<project rule>", number)``).
+_ENTRIES_AND_RULES = union_all(
+    select(MappingEntry.kind, MappingEntry.key, MappingEntry.account).where(
+        MappingEntry.store_id == bindparam("store_id")
+    ),
+    select(
+        literal(RULE, String),
+        FortnoxAccount.cost_center_rule + "|" + FortnoxAccount.project_rule,
+        FortnoxAccount.number,
+    ).where(
+        FortnoxAccount.store_id == bindparam("store_id"),
+        (FortnoxAccount.cost_center_rule != "ALLOWED") | (FortnoxAccount.project_rule != "ALLOWED"),
+    ),
 )
 
 
 def store_mapping(session: Session, store: Store, settings: SyncSettings | None = None) -> AccountMapping:
     settings = settings or settings_of(session, store, create=False)
-    # Plain reads on the connection: this runs for every Z-report received.
-    connection = session.connection()
-    entries = connection.execute(_ENTRIES, {"store_id": store.id}).all()
-    rules = connection.execute(_RULES, {"store_id": store.id}).all()
+    # One plain read on the connection: this runs for every Z-report received.
+    entries, rules = [], []
+    for kind, key, account in session.connection().execute(_ENTRIES_AND_RULES, {"store_id": store.id}):
+        if kind == RULE:
+            cost_center_rule, _, project_rule = key.partition("|")
+            rules.append((account, cost_center_rule, project_rule))
+        else:
+            entries.append((kind, key, account))
     return _mapping(
-        tuple(sorted(map(tuple, entries))),
-        tuple(sorted(map(tuple, rules))),
+        tuple(sorted(entries)),
+        tuple(sorted(rules)),
         settings.cost_center,
         settings.project,
     )
