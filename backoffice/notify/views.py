@@ -13,6 +13,7 @@ from backoffice.auth import login_required
 from backoffice.models import Store
 from backoffice.notify import agency_webhooks, preferences
 from backoffice.notify.texts import KINDS, say
+from config.settings import SettingsError
 
 bp = Blueprint("notify", __name__, url_prefix="/notifications", template_folder="templates")
 
@@ -76,6 +77,10 @@ def save_webhook() -> Any:
             fortnox().cipher,
             request.form.get("action") == "new_secret",
         )
+    except SettingsError as exc:  # no encryption key to keep the secret with
+        session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("notify.settings_page"))
     except ValueError:
         session.rollback()
         flash(t("The address must start with https:// or http://."), "error")

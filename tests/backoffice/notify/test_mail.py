@@ -100,7 +100,11 @@ def test_fifty_refused_retries_of_a_day_make_one_mail_and_posting_it_one_more(
     assert "1580" in content  # what Fortnox said
     with Session(engine) as db:
         z_report_id = db.get(Export, export_id).z_report_id
-    assert f"{PUBLIC_URL}/stores/{connected_store}/exports/{z_report_id}" in content
+    link = f"{PUBLIC_URL}/stores/{connected_store}/exports/{z_report_id}"
+    assert link in content
+    client = create_app(fortnox.settings, engine=engine).test_client()
+    sign_in(client, world.manager_a)
+    assert client.get(link.removeprefix(PUBLIC_URL)).status_code == 200  # the day's page, with its actions
 
     with fortnox_state.lock:
         fortnox_state.tenants[TENANT].accounts[1580].active = True

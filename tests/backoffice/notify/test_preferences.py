@@ -114,3 +114,15 @@ def test_the_digest_lists_a_days_events_in_one_mail(engine, world, mailbox, disp
     content = digest.get_content()
     assert "Z-rapporter saknas" in content and "Ingen Z-rapport mottagen" in content
     assert dispatcher.send_digests() == 0
+
+
+def test_a_webhook_without_an_encryption_key_names_the_setting(engine, world, settings):
+    app = create_app(settings.replace(security={"encryption_keys": ()}), engine=engine)
+    admin = app.test_client()
+    sign_in(admin, world.admin_a)
+    token = csrf_token(admin.get("/notifications/").get_data(as_text=True))
+    form = {"csrf_token": token, "url": "https://byra.example/hook", "action": "save"}
+    assert admin.post("/notifications/webhook", data=form).status_code == 302
+    assert "security.encryption_keys" in admin.get("/notifications/").get_data(as_text=True)
+    with Session(engine) as db:
+        assert db.get(AgencyWebhook, world.agency_a) is None
