@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from backoffice.notify.models import OPENED, RESOLVED, NotificationEvent
 from backoffice.notify.texts import page_path
@@ -46,10 +47,20 @@ def event_row(
 
 
 def write(connection: Connection, rows: Iterable[EventRow]) -> None:
-    """Insert the events (plain statements: this runs on the register API's hot path too)."""
+    """Insert the events (plain statements: this runs on the register API's hot path too). An event the
+    alert has already (two transactions resolving the same alert at once) is left out, not an error."""
     rows = list(rows)
     if rows:
-        connection.execute(insert(NotificationEvent.__table__), rows)
+        connection.execute(_insert_new(connection.dialect.name), rows)
+
+
+def _insert_new(dialect: str) -> Any:
+    table = NotificationEvent.__table__
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=["alert_id", "event"])
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=["alert_id", "event"])
+    return insert(table)
 
 
 def opened_details(connection: Connection, alert_ids: list[int]) -> dict[int, tuple[date | None, str]]:

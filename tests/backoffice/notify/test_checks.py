@@ -173,3 +173,21 @@ def test_needs_mapping_is_resolved_once_the_days_are_no_longer_waiting(
     subjects = [m["Subject"] for m in mailbox.to(world.manager_a)]
     assert len(subjects) == 2 and subjects[1].endswith("Löst: Konton behöver konteras")
     assert f"/stores/{world.store_a}/mapping" in mailbox.to(world.manager_a)[0].get_content()
+
+
+def test_an_alert_resolved_twice_at_once_has_one_resolved_event(engine, world):
+    from backoffice.models import Alert
+    from backoffice.services.alerts import resolve_alerts
+
+    with Session(engine) as db:
+        raise_alert(db, world.store_a, "z_gap", "register Kassa 1: Z 2 never arrived")
+        db.commit()
+    sessions = make_sessionmaker(engine)
+    with sessions() as first, sessions() as second:
+        stale = second.scalars(select(Alert)).one()  # the second one reads it open...
+        second.commit()
+        assert resolve_alerts(first, [first.scalars(select(Alert)).one()]) == 1
+        first.commit()
+        assert resolve_alerts(second, [stale]) == 1  # ...and resolves it after the first did
+        second.commit()
+    assert events(engine, "z_gap") == ["opened", "resolved"]
