@@ -120,6 +120,28 @@ def login() -> Any:
     return render_template("login.html", email="")
 
 
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> Any:
+    """Anyone signed in changes their own password (a temporary one from an admin, typically)."""
+    if request.method == "POST":
+        current, new = request.form.get("current_password", ""), request.form.get("new_password", "")
+        if not check_password_hash(g.user.password_hash, current):
+            flash(_("Wrong password."), "error")
+        elif len(new) < MIN_PASSWORD:
+            flash(_("The new password must have at least {count} characters.", count=MIN_PASSWORD), "error")
+        elif new != request.form.get("repeat_password", ""):
+            flash(_("The two new passwords differ."), "error")
+        else:
+            g.user.password_hash = hash_password(new)
+            audit.record(db(), g.user, "user.password_changed", None, g.user.email)
+            db().commit()
+            flash(_("Your password was changed."), "ok")
+            return redirect(url_for("stores.index"))
+        return render_template("password.html"), 422
+    return render_template("password.html")
+
+
 @bp.post("/logout")
 def logout() -> Any:
     session.clear()

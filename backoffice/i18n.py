@@ -260,6 +260,15 @@ SV: dict[str, str] = {
     "Checking all stores: {done} of {total} checked, {failed} failed": "Kontrollerar alla butiker: {done} av {total} kontrollerade, {failed} underkända",
     "All {total} stores checked {when}: {failed} failed": "Alla {total} butiker kontrollerade {when}: {failed} underkända",
     "The check of all stores stopped: {error}": "Kontrollen av alla butiker avbröts: {error}",
+    "They can choose their own under Change password (their e-mail address at the top right).": "De kan välja ett eget under Byt lösenord (deras e-postadress längst upp till höger).",
+    "Change password": "Byt lösenord",
+    "Current password": "Nuvarande lösenord",
+    "New password": "Nytt lösenord",
+    "The new password again": "Det nya lösenordet igen",
+    "Wrong password.": "Fel lösenord.",
+    "The new password must have at least {count} characters.": "Det nya lösenordet måste ha minst {count} tecken.",
+    "The two new passwords differ.": "De två nya lösenorden skiljer sig åt.",
+    "Your password was changed.": "Ditt lösenord är bytt.",
 }
 
 

@@ -24,6 +24,7 @@ UNSCOPED = {
     "/agency/people/stores",
     "/agency/people/<int:user_id>/stores",
     "/agency/people/<int:user_id>/active",
+    "/account/password",  # one's own password: test_people.py
     # Each user's own notification settings (and an agency admin's webhook): test_preferences.py.
     "/notifications/",
     "/notifications/webhook",

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backoffice.models import AuditEntry, Store, User, UserStore
-from tests.backoffice.factories import csrf_token, sign_in
+from tests.backoffice.factories import PASSWORD, csrf_token, sign_in
 
 
 def _token(client) -> str:
@@ -243,3 +243,25 @@ def test_the_page_in_english(client, world):
     client.get("/language/sv")
     page = client.get("/agency/people/").get_data(as_text=True)
     assert "Butiker och användare" in page and "Bjud in en användare" in page and "Butikschef" in page
+
+
+def test_a_user_changes_the_temporary_password(app, client, engine, world):
+    sign_in(client, world.manager_a)
+    page = client.get("/account/password").get_data(as_text=True)
+    assert "Byt lösenord" in page
+    token = csrf_token(page)
+
+    def change(current: str, new: str, repeat: str | None = None):
+        data = {"csrf_token": token, "current_password": current, "new_password": new}
+        return client.post(
+            "/account/password", data={**data, "repeat_password": new if repeat is None else repeat}
+        )
+
+    assert "Fel lösenord." in change("not it", "a new long password").get_data(as_text=True)
+    assert "minst 10 tecken" in change(PASSWORD, "short").get_data(as_text=True)
+    assert "skiljer sig" in change(PASSWORD, "a new long password", "another long one").get_data(as_text=True)
+    assert _audit(engine, "user.password_changed") == []
+    assert change(PASSWORD, "a new long password").status_code == 302
+    assert [e.actor for e in _audit(engine, "user.password_changed")] == [world.manager_a]
+    assert sign_in(app.test_client(), world.manager_a).status_code == 401
+    assert sign_in(app.test_client(), world.manager_a, "a new long password").status_code == 302
