@@ -6,6 +6,7 @@ invalid with every problem (the body kept for review too). Nothing a register se
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from backoffice import audit
@@ -368,42 +369,96 @@ def apply(session: Session, register: Register, decided: Plan) -> Outcome:
             [{"store_id": store.id, "kind": k, "message": m, "fix": f} for k, m, f in decided.alerts],
             day=report.business_date,
         )
-    record_id = connection.execute(
-        _INSERT_REPORT,
-        {
-            "store_id": store.id,
-            "register_id": register.id,
-            "z_number": report.z_number,
-            "business_date": report.business_date,
-            "raw_json": received.raw.decode("utf-8"),
-            "content_hash": received.content_hash,
-            "idempotency_key": decided.idempotency_key,
-            "gross_sales": report.gross_sales,
-            "total_payments": report.total_payments,
-            "missing_items": report.missing_required_items(),
-            "mapping_keys": mapping_keys(report),
-        },
-    ).scalar_one()
+    row = {
+        "store_id": store.id,
+        "register_id": register.id,
+        "z_number": report.z_number,
+        "business_date": report.business_date,
+        "raw_json": received.raw.decode("utf-8"),
+        "content_hash": received.content_hash,
+        "idempotency_key": decided.idempotency_key,
+        "gross_sales": report.gross_sales,
+        "total_payments": report.total_payments,
+        "missing_items": report.missing_required_items(),
+        "mapping_keys": mapping_keys(report),
+    }
     export = {
-        "z_report_id": record_id,
         "store_id": store.id,
         "business_date": report.business_date,
         "channel": decided.channel,
         **waiting_state(decided.voucher_error, decided.sync_sales, decided.due_at),
     }
-    connection.execute(_INSERT_EXPORT, export)
-    connection.execute(
-        _INSERT_AUDIT,
-        audit.entry_values(
-            register,
-            "z_report.received",
-            store,
-            f"Z {report.z_number} {report.business_date}",
-            z_report_id=record_id,
-            export_state=export["state"],
-        ),
+    entry = audit.entry_values(
+        register, "z_report.received", store, f"Z {report.z_number} {report.business_date}"
     )
+    record_id = _insert_received(connection, row, export, entry)
     return Outcome(201, {"id": record_id, "z_number": report.z_number, "warnings": decided.warnings})
+
+
+def _insert_received(
+    connection: Connection, row: dict[str, Any], export: dict[str, Any], entry: dict[str, Any]
+) -> int:
+    """Insert the report, its export and its audit entry (``details`` naming both); returns the report's
+    id. On PostgreSQL one statement (one round trip instead of three: on a busy machine each round trip
+    waits for the database's process to be scheduled); elsewhere three."""
+    entry = {name: value for name, value in entry.items() if name != "details"}
+    if connection.dialect.name == "postgresql":
+        # Every column's Python-side default filled in here: SQLAlchemy leaves them unset in a statement
+        # made of several inserts.
+        row = _with_defaults(ZReportRecord.__table__, row)
+        export = _with_defaults(Export.__table__, export)
+        entry = _with_defaults(AuditEntry.__table__, entry)
+        statement = _received_statement(tuple(row), tuple(export), tuple(entry))
+        params = {f"r_{k}": v for k, v in row.items()} | {f"e_{k}": v for k, v in export.items()}
+        return connection.execute(statement, params | {f"a_{k}": v for k, v in entry.items()}).scalar_one()
+    record_id = connection.execute(_INSERT_REPORT, row).scalar_one()
+    connection.execute(_INSERT_EXPORT, {"z_report_id": record_id, **export})
+    details = {"z_report_id": record_id, "export_state": export["state"]}
+    connection.execute(_INSERT_AUDIT, {**entry, "details": details})
+    return record_id
+
+
+def _with_defaults(table: Any, values: dict[str, Any]) -> dict[str, Any]:
+    filled = dict(values)
+    for column in table.columns:
+        if column.name not in filled and column.default is not None:
+            default = column.default
+            filled[column.name] = default.arg(None) if default.is_callable else default.arg
+    return filled
+
+
+@functools.cache
+def _received_statement(row: tuple[str, ...], export: tuple[str, ...], entry: tuple[str, ...]) -> Any:
+    """PostgreSQL's ``WITH report AS (INSERT … RETURNING id), export AS (INSERT …) INSERT INTO audit_log
+    … RETURNING`` for these columns (built once per set of column names)."""
+    reports, exports, entries = ZReportRecord.__table__, Export.__table__, AuditEntry.__table__
+    report = (
+        insert(reports)
+        .values({name: bindparam(f"r_{name}", type_=reports.c[name].type) for name in row})
+        .returning(reports.c.id)
+        .cte("report")
+    )
+    report_id = select(report.c.id).scalar_subquery()
+    export_insert = (
+        insert(exports)
+        .values(
+            {name: bindparam(f"e_{name}", type_=exports.c[name].type) for name in export}
+            | {"z_report_id": report_id}
+        )
+        .cte("export")
+    )
+    details = func.json_build_object(
+        "z_report_id", report_id, "export_state", bindparam("e_state", type_=exports.c.state.type)
+    )
+    return (
+        insert(entries)
+        .values(
+            {name: bindparam(f"a_{name}", type_=entries.c[name].type) for name in entry}
+            | {"details": details}
+        )
+        .add_cte(export_insert)
+        .returning(report_id)
+    )
 
 
 def ingest(

@@ -1,4 +1,5 @@
-"""The register API's hot path, piece by piece: a store's mapping read in one statement still carries the
+"""The register API's hot path, piece by piece: a report, its export and its audit entry stored as a plain
+insert would (on PostgreSQL one statement), a store's mapping read in one statement still carries the
 Fortnox cost-center and project rules, and SQLite writers in several processes never meet another's
 transaction still open (each COMMIT runs under the writers' lock)."""
 
@@ -7,13 +8,50 @@ from __future__ import annotations
 import multiprocessing
 import threading
 
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from backoffice.db import make_engine
-from backoffice.models import FortnoxAccount, MappingEntry, Store, SyncSettings
+from backoffice.models import (
+    AuditEntry,
+    Export,
+    FortnoxAccount,
+    MappingEntry,
+    Store,
+    SyncSettings,
+    User,
+    ZReportRecord,
+    utcnow,
+)
 from backoffice.services.mapping import store_mapping
 from exporters.core.mapping import ALLOWED
+from tests.backoffice.factories import enrolled_token, z_report
+
+
+def test_a_report_its_export_and_its_audit_entry_are_stored_whole(client, engine, world):
+    before = utcnow()
+    with Session(engine) as session:
+        manager = session.scalars(select(User).where(User.email == world.manager_a)).one()
+        token = enrolled_token(session, session.get(Store, world.store_a), manager)
+        session.commit()
+    response = client.post(
+        "/api/v1/z-reports",
+        json=z_report(7),
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "Kassa 1:z:7"},
+    )
+    assert response.status_code == 201
+    with Session(engine) as session:
+        record = session.get(ZReportRecord, response.json["id"])
+        assert (record.z_number, record.idempotency_key, record.store_id) == (7, "Kassa 1:z:7", world.store_a)
+        assert record.received_at >= before
+        (export,) = session.scalars(select(Export).where(Export.z_report_id == record.id)).all()
+        assert (export.attempts, export.revision, export.forced, export.evidence) == (0, 0, False, [])
+        assert export.created_at >= before and export.updated_at >= before
+        assert export.state in ("ready", "needs_attention", "received")
+        (entry,) = session.scalars(select(AuditEntry).where(AuditEntry.action == "z_report.received")).all()
+        assert entry.details == {"z_report_id": record.id, "export_state": export.state}
+        assert (entry.actor, entry.store_id, entry.user_id) == ("register:Kassa 1", world.store_a, None)
+        assert entry.at >= before
 
 
 def test_the_mapping_read_in_one_statement_keeps_entries_and_rules(engine, world):
