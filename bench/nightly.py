@@ -43,7 +43,7 @@ from werkzeug.serving import make_server
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backoffice.auth import create_user
-from backoffice.db import make_engine, make_sessionmaker
+from backoffice.db import begin_read, make_engine, make_sessionmaker
 from backoffice.migrate import upgrade
 from backoffice.models import AGENCY_ADMIN, Agency, Export, ExportLease, MappingEntry, Store, User
 from backoffice.pipeline import states
@@ -351,6 +351,7 @@ def main() -> None:
     leased: list[int] = []
     while True:
         with Session(engine) as db:
+            begin_read(db)  # the watcher takes no write turn from the workers on SQLite
             done = Counter(db.scalars(select(Export.state)))
             leased.append(
                 db.scalar(select(func.count()).select_from(ExportLease).where(ExportLease.holder != ""))
