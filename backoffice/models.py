@@ -248,6 +248,8 @@ class Export(Base):
     attachment_fix: Mapped[str | None] = mapped_column(Text)
     attachment_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     attachment_due_at: Mapped[datetime | None]
+    #: The voucher to attach to, as the accounting system named it (``PostedVoucher`` fields).
+    attachment_target: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     z_report: Mapped[ZReportRecord] = relationship(back_populates="exports")
     store: Mapped[Store] = relationship()

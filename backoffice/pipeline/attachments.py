@@ -4,9 +4,12 @@ An attachment is work of its own after the voucher: it never moves the export ou
 failure never un-posts or re-posts the day). Its state lives on the export::
 
     None       nothing to attach: the store turned it off, nothing was booked, or posted before this
-    pending    due at attachment_due_at: tried right after posting, then by the sweep with backoff
+    pending    due at attachment_due_at: first by the sweep after posting, then with backoff
     attached   on the voucher; attachment_ref is the accounting system's reference of the file
     failed     still failing after MAX_ATTEMPTS tries: shown on the export page with the fix
+
+The attachment is due as the voucher is posted and made by the next sweep of the worker holding the
+tenant, so a night's vouchers go first and their PDFs right after.
 
 Exactly once: uploading and connecting are two calls. The upload's reference is committed on the export
 the moment it is known, before the file is connected; the next try hands it back to the session, which
@@ -20,7 +23,8 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import and_, or_
 from sqlalchemy.orm import Session, sessionmaker
@@ -55,9 +59,12 @@ def due_condition(now: datetime):
 
 def schedule(db: Session, export: Export, posted: PostedVoucher | None, now: datetime) -> None:
     """Called as the export is recorded as posted (also a correction's new voucher): the attachment is
-    due now when something was booked and the store wants it."""
+    due when something was booked and the store wants it. It is left to the next sweep, so a night's
+    vouchers are posted before their PDFs; the voucher is kept as the system named it, so the attachment
+    needs no search for it."""
     wanted = posted is not None and settings_of(db, export.store).attach_z_report
     export.attachment_state = PENDING if wanted else None
+    export.attachment_target = _target(posted) if wanted else None
     export.attachment_ref = None
     export.attachment_error = export.attachment_fix = None
     export.attachment_attempts = 0
@@ -70,13 +77,9 @@ def attach_due(
     open_session: Callable[[Session, Export], AccountingSession],
     now: Callable[[], datetime],
     rng: random.Random | None = None,
-    account: AccountingSession | None = None,
-    posted: PostedVoucher | None = None,
 ) -> str | None:
     """Try the export's attachment if it is due; return its state. No transaction is open while the
-    accounting system is called. The attempt that just posted the voucher passes its session
-    (``account``) and the voucher (``posted``); otherwise ``open_session(db, export)`` opens one and the
-    voucher is found again by its marker."""
+    accounting system is called; ``open_session(db, export)`` opens the store's session."""
     with sessions() as db:
         export = db.get(Export, export_id, with_for_update=True)
         if export is None or export.state != states.POSTED or export.attachment_state != PENDING:
@@ -88,11 +91,12 @@ def attach_due(
         # Committed before the first call: a try after a crash is never taken for the first one.
         first_try = export.attachment_attempts == 1 and upload_ref is None
         z_report = load_z_report(export.z_report)
+        posted = _posted_voucher(export.attachment_target)
         voucher = Voucher.from_dict(export.posted_json) if export.posted_json else None
         try:
-            if voucher is None:
+            if posted is None and voucher is None:
                 raise NotFound(f"export {export.id} keeps no posted voucher to attach the Z-report to")
-            account = account or open_session(db, export)
+            account = open_session(db, export)
         except DagskassaError as exc:
             return _failed(db, export, exc, now(), rng)
         db.commit()
@@ -103,7 +107,8 @@ def attach_due(
             db.commit()
 
     try:
-        posted = posted or account.find_voucher(voucher.marker, voucher.transaction_date, voucher.series)
+        if posted is None:
+            posted = account.find_voucher(voucher.marker, voucher.transaction_date, voucher.series)
         if posted is None:
             raise NotFound(
                 f"the voucher of {voucher.transaction_date} ({voucher.marker}) is no longer in the books",
@@ -174,6 +179,23 @@ def _failed(
     )
     db.commit()
     return export.attachment_state
+
+
+def _target(posted: PostedVoucher) -> dict[str, Any]:
+    return {
+        "ref": posted.ref,
+        "transaction_date": posted.transaction_date.isoformat(),
+        "description": posted.description,
+        "series": posted.series,
+        "number": posted.number,
+        "year": posted.year,
+    }
+
+
+def _posted_voucher(target: dict[str, Any] | None) -> PostedVoucher | None:
+    if not target:
+        return None
+    return PostedVoucher(**{**target, "transaction_date": date.fromisoformat(target["transaction_date"])})
 
 
 def _subject(export: Export) -> str:

@@ -102,31 +102,10 @@ def attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, work
     with runtime.fence.hold(export_id) as alone:
         if not alone:
             return "busy"
-        done = _Done()
-        state = _attempt(sessions, export_id, runtime, worker, done)
-        if state == states.POSTED:  # the Z-report PDF on the voucher, if due (never un-posts the day)
-            attachments.attach_due(
-                sessions,
-                export_id,
-                runtime.open_session,
-                runtime.now,
-                runtime.rng,
-                account=done.account,
-                posted=done.posted,
-            )
-        return state
+        return _attempt(sessions, export_id, runtime, worker)
 
 
-@dataclass
-class _Done:
-    """What an attempt that posted (or adopted) the voucher hands to the attachment step, which runs after
-    the attempt's transaction is closed: the open session and the voucher as the system holds it."""
-
-    account: AccountingSession | None = None
-    posted: PostedVoucher | None = None
-
-
-def _attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, worker: str, done: _Done) -> str:
+def _attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, worker: str) -> str:
     with sessions() as db:
         export = db.get(Export, export_id, with_for_update=True)
         if export is None:
@@ -134,8 +113,11 @@ def _attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, wor
         now = runtime.now()
         stale_posting = export.state == states.POSTING
         if export.state not in states.DUE_STATES and not stale_posting:
+            state = export.state
             db.commit()
-            return export.state
+            if state == states.POSTED:  # due for its Z-report attachment (see worker.due_condition)
+                attachments.attach_due(sessions, export_id, runtime.open_session, runtime.now, runtime.rng)
+            return state
         store = export.store
         sync = settings_of(db, store)
         try:
@@ -174,7 +156,6 @@ def _attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, wor
                 db.commit()
                 return export.state
             if already is not None:
-                done.account, done.posted = account, already
                 return _posted(db, export, now, already, voucher, adopted=True)
             export.attempts += 1
             states.move(db, export, states.POSTING, now=now, attempt=export.attempts, worker=worker)
@@ -185,7 +166,6 @@ def _attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, wor
             _failed(db, export, exc, runtime, store)
             db.commit()
             return export.state
-        done.account, done.posted = account, posted
         return _posted(db, export, runtime.now(), posted, voucher)
 
 

@@ -73,6 +73,10 @@ def test_a_posted_day_has_its_z_report_attached_once(engine, fortnox, fortnox_st
     send_days(engine, store, world.manager_a, range(1, 2))
     assert worker(fortnox).run_once() == 1
     (export,) = exports(engine)
+    assert (export.state, export.attachment_state) == (states.POSTED, attachments.PENDING)
+    assert files(fortnox_state) == 0  # the night's vouchers go first
+    assert worker(fortnox).run_once() == 1  # the next sweep attaches
+    (export,) = exports(engine)
     assert (export.state, export.attachment_state) == (states.POSTED, attachments.ATTACHED)
     ((voucher),) = ledger(fortnox_state)
     assert connections(fortnox_state) == [("K", voucher.number)]
@@ -111,7 +115,8 @@ def test_a_lost_answer_to_the_connect_is_retried_into_one_attachment(
     fault = fortnox_state.knobs.add_fault("store_then_drop", nth=(1,), method="POST", path=CONNECT)
     send_days(engine, store, world.manager_a, range(1, 2))
     clock = Clock()
-    worker(fortnox, clock).run_once()
+    worker(fortnox, clock).run_once()  # posts
+    worker(fortnox, clock).run_once()  # uploads, and the connect's answer is lost
     (export,) = exports(engine)
     assert fault.fired == 1
     assert (export.state, export.attachment_state) == (states.POSTED, attachments.PENDING)
@@ -133,6 +138,7 @@ def test_a_connect_that_keeps_failing_is_shown_with_the_fix_and_the_voucher_stay
     fortnox_state.knobs.add_fault("5xx", rate=1.0, method="POST", path=CONNECT)
     send_days(engine, store, world.manager_a, range(1, 2))
     clock = Clock()
+    worker(fortnox, clock).run_once()  # posts
     for tries in range(1, attachments.MAX_ATTEMPTS + 1):
         worker(fortnox, clock).run_once()
         (export,) = exports(engine)
@@ -172,6 +178,7 @@ def test_missing_permissions_ask_to_connect_again_with_inbox_and_connectfile(
             grant.scopes = tuple(s for s in grant.scopes if s not in ("inbox", "connectfile"))
     send_days(engine, store, world.manager_a, range(1, 2))
     worker(fortnox).run_once()
+    worker(fortnox).run_once()
     (export,) = exports(engine)
     assert (export.state, export.attachment_state) == (states.POSTED, attachments.PENDING)
     assert "inbox" in export.attachment_fix and "connectfile" in export.attachment_fix
@@ -195,4 +202,5 @@ def test_a_store_that_turned_it_off_gets_no_attachment(engine, fortnox, fortnox_
     send_days(engine, store, world.manager_a, range(1, 3))
     assert worker(fortnox).run_once() == 2
     assert [(e.state, e.attachment_state) for e in exports(engine)] == [(states.POSTED, None)] * 2
+    assert worker(fortnox).run_once() == 0
     assert len(ledger(fortnox_state)) == 2 and files(fortnox_state) == 0

@@ -66,7 +66,8 @@ def test_each_voucher_carries_its_z_report_once(engine, connector, books, store,
     books.state.knobs.add_fault("store_then_drop", nth=(1,), method="POST", path=LINK_PATHS[books.provider])
     send_days(engine, store, world.manager_a, range(1, 3))
     clock = Clock()
-    assert scenarios.worker(connector, clock).run_once() == 2
+    assert scenarios.worker(connector, clock).run_once() == 2  # the vouchers
+    assert scenarios.worker(connector, clock).run_once() == 2  # their PDFs; one link's answer is lost
     assert sorted(e.attachment_state for e in exports(engine)) == [attachments.ATTACHED, attachments.PENDING]
     clock.offset = timedelta(minutes=10)
     assert scenarios.worker(connector, clock).run_once() == 1

@@ -91,6 +91,7 @@ def test_a_normal_day_is_posted_once_and_audited(engine, fortnox, fortnox_state,
     assert [e.state for e in exports(engine)] == [states.POSTED, states.POSTED]
     assert len(ledger(fortnox_state)) == 2
     assert all(e.external_ref and e.external_ref.startswith("K") for e in exports(engine))
+    assert worker(fortnox).run_once() == 2  # the next sweep attaches the Z-reports (their PDFs)
     assert worker(fortnox).run_once() == 0  # nothing due any more
     assert len(ledger(fortnox_state)) == 2
     with Session(engine) as db:
