@@ -35,6 +35,7 @@ from exporters.sie.text import (
     parse_year,
     unquote,
 )
+from exporters.sie.usual import Plan, plan
 
 Item = Record | Account | Balance | SieVoucher
 _HEADER_LABELS = frozenset(
@@ -83,14 +84,29 @@ _new_tuple = tuple.__new__
 _amount = operator.itemgetter(2)
 
 
+def _steps(usual: Plan) -> list[Any]:
+    """The block as text for the line-by-line path and runs ``(start, end)`` of usual vouchers, in order."""
+    steps: list[Any] = []
+    done = 0
+    for j in usual.betweens:
+        if j > done:
+            steps.append((done, j))
+        steps.append(usual.between(j))
+        done = j
+    if done < len(usual.vouchers):
+        steps.append((done, len(usual.vouchers)))
+    return steps
+
+
 class SieReader:
     """The records of one SIE file: ``for item in SieReader(pieces_of_bytes)``.
 
     After the iteration ``encoding`` says how the file was written and ``checksum`` holds its verified
     #KSUMMA (None without one)."""
 
-    def __init__(self, pieces: Iterable[bytes]) -> None:
+    def __init__(self, pieces: Iterable[bytes], *, fast: bool = True) -> None:
         self._pieces = pieces
+        self._fast = fast  # False: every line by the plain line-by-line path (tests compare the two)
         self.encoding = "ascii"
         self.checksum: int | None = None
         self._rows = Rows()
@@ -104,107 +120,129 @@ class SieReader:
         body: Body | None = None
         pending: list[Match] = []  # consecutive rows of the usual shape, converted at the next other line
         decoder = Decoder()
-        for encoding, block in decoder.blocks(self._pieces):
-            chunks, fast = rows.split_block(block)
-            # The block is chunks[0], fast row 0, chunks[1], fast row 1 ... chunks[-1]: the lines between
-            # rows of the usual shape, and those rows already converted, a run of consecutive rows at a time.
-            last = len(chunks) - 1
-            run_start = 0
-            for k in [k for k, chunk in enumerate(chunks) if chunk] if last else (0,):
-                if k > run_start:
-                    if pending:
-                        rows.add(body, pending, number + 1 - len(pending))
-                        if crc is not None:
-                            crc = rows.checksum(pending, encoding, crc)
-                        pending.clear()
-                    if body is None:
-                        body = self._implicit_body(head, "TRANS", number + 1)
-                    body[0].extend(fast[run_start:k])
-                    if crc is not None:
-                        crc = rows.checksum(rows.fast_matches(run_start, k), encoding, crc)
-                    number += k - run_start
-                run_start = k
-                chunk = chunks[k]
-                if 0 < k < last and body is not None and not pending and crc is None and not closed_at:
-                    between = _BETWEEN.fullmatch(chunk)
-                    if between is not None:  # }, #VER, { as the line by line path takes them
-                        yield self._voucher(head, body, head_line)  # type: ignore[arg-type]
-                        head, head_line = self._usual_voucher_head(between.groups(), number + 2), number + 2
-                        body = ([], [], [])
-                        number += 3
+        dates = rows.dates.__getitem__
+        for encoding, whole in decoder.blocks(self._pieces):
+            usual = plan(whole, number, dates) if self._fast and crc is None and not closed_at else None
+            steps: list[Any] = [whole] if usual is None else _steps(usual)
+            step_index = 0
+            while step_index < len(steps):
+                step = steps[step_index]
+                step_index += 1
+                if step.__class__ is not str:  # a run of usual vouchers, made and checked
+                    start, end = step
+                    clean = head is None and body is None and not pending and crc is None and not closed_at
+                    if clean and number + 1 == usual.vouchers[start].line:  # type: ignore[union-attr]
+                        yield from usual.vouchers[start:end]  # type: ignore[union-attr]
+                        number = usual.after[end - 1]  # type: ignore[union-attr]
                         continue
-                if last:
-                    chunk = chunk[1:] + "\n" if k < last else chunk[1:]
-                    if not chunk:
-                        continue
-                for match in findall(chunk, 0, len(chunk) - 1):
-                    number += 1
-                    if match[0]:
+                    steps[step_index:] = [usual.rest(start)]  # type: ignore[union-attr]
+                    continue
+                block = step
+                if not block:
+                    continue
+                chunks, fast = rows.split_block(block) if self._fast else ([block], [])
+                # The block is chunks[0], fast row 0, chunks[1], fast row 1 ... chunks[-1]: the lines between
+                # rows of the usual shape, and those rows already converted, a run of consecutive rows at a time.
+                last = len(chunks) - 1
+                run_start = 0
+                for k in [k for k, chunk in enumerate(chunks) if chunk] if last else (0,):
+                    if k > run_start:
+                        if pending:
+                            rows.add(body, pending, number + 1 - len(pending))
+                            if crc is not None:
+                                crc = rows.checksum(pending, encoding, crc)
+                            pending.clear()
                         if body is None:
-                            body = self._implicit_body(head, match[0], number)
-                        pending.append(match)
-                        continue
-                    if pending:
-                        rows.add(body, pending, number - len(pending))
+                            body = self._implicit_body(head, "TRANS", number + 1)
+                        body[0].extend(fast[run_start:k])
                         if crc is not None:
-                            crc = rows.checksum(pending, encoding, crc)
-                        pending.clear()
-                    brace, line = match[8:]
-                    if brace == "{":
-                        if head is None or body is not None:
-                            raise SieError(number, "{ without a #VER before it")
-                        body = ([], [], [])
-                        continue
-                    if brace:
-                        if body is None or head is None:
-                            raise SieError(number, "} without an open voucher")
-                        yield self._voucher(head, body, head_line)
-                        head = body = None
-                        continue
-                    if head is None and crc is None and not closed_at:
-                        ver = _VER.fullmatch(line)
-                        if ver is not None:
-                            head, head_line = self._usual_voucher_head(ver.groups(), number), number
+                            crc = rows.checksum(rows.fast_matches(run_start, k), encoding, crc)
+                        number += k - run_start
+                    run_start = k
+                    chunk = chunks[k]
+                    if 0 < k < last and body is not None and not pending and crc is None and not closed_at:
+                        between = _BETWEEN.fullmatch(chunk)
+                        if between is not None:  # }, #VER, { as the line by line path takes them
+                            yield self._voucher(head, body, head_line)  # type: ignore[arg-type]
+                            head, head_line = (
+                                self._usual_voucher_head(between.groups(), number + 2),
+                                number + 2,
+                            )
+                            body = ([], [], [])
+                            number += 3
                             continue
-                    tokens = TOKEN.findall(line)
-                    if not tokens:
-                        continue
-                    first = tokens[0]
-                    if first == "{" or first == "}":
-                        raise SieError(number, f"a brace {first} must stand alone on its line")
-                    if first[0] != "#" or len(first) == 1:
-                        raise SieError(number, f"the line starts with {first[:20]!r}, not with a #label")
-                    label = first[1:].upper()
-                    if closed_at:
-                        raise SieError(number, f"#{label} after the closing #KSUMMA on line {closed_at}")
-                    if label == "KSUMMA":
-                        crc, closed_at = self._ksumma(tokens, number, crc, head is not None)
+                    if last:
+                        chunk = chunk[1:] + "\n" if k < last else chunk[1:]
+                        if not chunk:
+                            continue
+                    for match in findall(chunk, 0, len(chunk) - 1):
+                        number += 1
+                        if match[0]:
+                            if body is None:
+                                body = self._implicit_body(head, match[0], number)
+                            pending.append(match)
+                            continue
+                        if pending:
+                            rows.add(body, pending, number - len(pending))
+                            if crc is not None:
+                                crc = rows.checksum(pending, encoding, crc)
+                            pending.clear()
+                        brace, line = match[8:]
+                        if brace == "{":
+                            if head is None or body is not None:
+                                raise SieError(number, "{ without a #VER before it")
+                            body = ([], [], [])
+                            continue
+                        if brace:
+                            if body is None or head is None:
+                                raise SieError(number, "} without an open voucher")
+                            yield self._voucher(head, body, head_line)
+                            head = body = None
+                            continue
+                        if head is None and crc is None and not closed_at:
+                            ver = _VER.fullmatch(line)
+                            if ver is not None:
+                                head, head_line = self._usual_voucher_head(ver.groups(), number), number
+                                continue
+                        tokens = TOKEN.findall(line)
+                        if not tokens:
+                            continue
+                        first = tokens[0]
+                        if first == "{" or first == "}":
+                            raise SieError(number, f"a brace {first} must stand alone on its line")
+                        if first[0] != "#" or len(first) == 1:
+                            raise SieError(number, f"the line starts with {first[:20]!r}, not with a #label")
+                        label = first[1:].upper()
                         if closed_at:
-                            yield Record("KSUMMA", (str(self.checksum),), number)
-                        continue
-                    if crc is not None:
-                        fields = "".join(unquote(token, number) for token in tokens if token not in "{}")
-                        crc = zlib.crc32(fields.encode(encoding), crc)
-                    if label in ROW_LABELS:
-                        if body is None:
-                            body = self._implicit_body(head, label, number)
-                        body[ROW_LABELS[label]].append(self._trans(tokens, number))
-                    elif body is not None:
-                        if label == "VER":
-                            raise SieError(head_line, "the voucher's body is not closed with }")
-                    elif head is not None:
-                        raise SieError(head_line, "#VER must be followed by { on its own line")
-                    elif label == "VER":
-                        head, head_line = self._voucher_head(tokens, number), number
-                    elif label == "KONTO":
-                        name = unquote(tokens[2], number) if len(tokens) > 2 else ""
-                        yield Account(
-                            parse_account(tokens[1] if len(tokens) > 1 else '""', number), name, number
-                        )
-                    elif label in BALANCE_LABELS:
-                        yield self._balance(label, tokens, number)
-                    elif label in _HEADER_LABELS:
-                        yield self._record(label, tokens, number)
+                            raise SieError(number, f"#{label} after the closing #KSUMMA on line {closed_at}")
+                        if label == "KSUMMA":
+                            crc, closed_at = self._ksumma(tokens, number, crc, head is not None)
+                            if closed_at:
+                                yield Record("KSUMMA", (str(self.checksum),), number)
+                            continue
+                        if crc is not None:
+                            fields = "".join(unquote(token, number) for token in tokens if token not in "{}")
+                            crc = zlib.crc32(fields.encode(encoding), crc)
+                        if label in ROW_LABELS:
+                            if body is None:
+                                body = self._implicit_body(head, label, number)
+                            body[ROW_LABELS[label]].append(self._trans(tokens, number))
+                        elif body is not None:
+                            if label == "VER":
+                                raise SieError(head_line, "the voucher's body is not closed with }")
+                        elif head is not None:
+                            raise SieError(head_line, "#VER must be followed by { on its own line")
+                        elif label == "VER":
+                            head, head_line = self._voucher_head(tokens, number), number
+                        elif label == "KONTO":
+                            name = unquote(tokens[2], number) if len(tokens) > 2 else ""
+                            yield Account(
+                                parse_account(tokens[1] if len(tokens) > 1 else '""', number), name, number
+                            )
+                        elif label in BALANCE_LABELS:
+                            yield self._balance(label, tokens, number)
+                        elif label in _HEADER_LABELS:
+                            yield self._record(label, tokens, number)
             if pending and crc is not None:  # the next block may be in another encoding
                 rows.add(body, pending, number + 1 - len(pending))
                 crc = rows.checksum(pending, encoding, crc)
