@@ -27,18 +27,20 @@ from exporters.sie.errors import SieError
 from exporters.sie.model import SieTrans, SieVoucher
 from exporters.sie.rows import LINE, Rows
 
-_QUOTED = r'"[^"\\\n{}]*"'
-_FIELD = r'"([^"\\\n{}]*)"'
+_QUOTED = r'"[^"\\\n{}]*+"'
+_FIELD = r'"([^"\\\n{}]*+)"'
 
 
 def _usual(cr: str) -> re.Pattern[str]:
     """A whole voucher of the usual shape with line ends ``cr + LF``, from its #VER to the LF after its
     ``}``. Groups: series, number, date, text, registration date, sign, and the rows' text (each row with
     its line end). It starts with a literal ``#VER``, so a search skips to the next voucher fast; that the
-    match starts a line is checked after (:func:`plan`)."""
-    objects = rf"\{{(?:[0-9]+ {_QUOTED}(?: [0-9]+ {_QUOTED})*+)?+\}}"
-    row = rf'#TRANS [0-9]+ {objects} -?[0-9]+\.[0-9]{{2}}(?: (?:\3|"")(?: {_QUOTED})?)?{cr}\n'
-    head = rf'#VER {_FIELD} {_FIELD} ([0-9]{{8}})(?: {_FIELD}(?: ([0-9]{{8}}|"")(?: {_FIELD})?)?)?{cr}\n'
+    match starts a line is checked after (:func:`plan`). Every repetition is possessive: what one takes
+    never has to be given back for the rest to match, and not keeping the way back is what makes it fast.
+    """
+    objects = rf"\{{(?:\}}|[0-9]++ {_QUOTED}(?: [0-9]++ {_QUOTED})*+\}})"
+    row = rf'#TRANS [0-9]++ {objects} -?+[0-9]++\.[0-9]{{2}}(?: (?:\3|"")(?: {_QUOTED})?+)?+{cr}\n'
+    head = rf'#VER {_FIELD} {_FIELD} ([0-9]{{8}})(?: {_FIELD}(?: ([0-9]{{8}}|"")(?: {_FIELD})?+)?+)?+{cr}\n'
     return re.compile(rf"{head}\{{{cr}\n((?:{row})*+)\}}{cr}\n")
 
 
