@@ -27,7 +27,7 @@ import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, and_, cast, func, literal, or_, select
+from sqlalchemy import String, and_, cast, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -219,18 +219,28 @@ class ExportWorker:
         if not held:
             return
         with self.sessions() as db:
-            leases = db.scalars(select(ExportLease).where(ExportLease.key.in_(held))).all()
+            db.connection()  # begin: on SQLite this waits for the write turn
             now = self.runtime.now()
-            renewed = []
-            for lease in leases:
-                if lease.holder == self.name:
-                    lease.expires_at = now + self.lease
-                    renewed.append(lease.key)
-                elif self.holds(lease.key):
-                    log.error("worker %s lost the lease of %s to %s", self.name, lease.key, lease.holder)
-                    with self._held_lock:
-                        self._held.pop(lease.key, None)
+            # One conditional UPDATE: a lease let go (or taken over) since ``held`` was read is left alone,
+            # never given a fresh expiry with nobody holding it.
+            db.execute(
+                update(ExportLease)
+                .where(ExportLease.key.in_(held), ExportLease.holder == self.name)
+                .values(expires_at=now + self.lease)
+            )
+            holders = dict(
+                db.execute(select(ExportLease.key, ExportLease.holder).where(ExportLease.key.in_(held))).all()
+            )
             db.commit()
+        renewed = [key for key in held if holders.get(key) == self.name]
+        for key in held:
+            holder = holders.get(key)
+            if holder != self.name and self.holds(
+                key
+            ):  # not let go by us: taken (and maybe let go) by another
+                log.error("worker %s lost the lease of %s to %s", self.name, key, holder)
+                with self._held_lock:
+                    self._held.pop(key, None)
         with self._held_lock:
             for key in renewed:
                 if key in self._held:

@@ -118,7 +118,7 @@ def test_a_day_arriving_at_2330_waits_for_the_posting_time_then_is_sent_once(
         assert ledger(fortnox_state) == []
     assert sweep_at(fortnox, at("2026-01-15T06:00:00+01:00")) == 1
     assert the_export(engine).state == states.POSTED
-    assert sweep_at(fortnox, at("2026-01-15T07:00:00+01:00")) == 0
+    sweep_at(fortnox, at("2026-01-15T07:00:00+01:00"))  # may retry the day's PDF attachment, not the day
     assert len(ledger(fortnox_state)) == 1
 
 
