@@ -48,7 +48,7 @@ USUAL = {"\r\n": _usual(r"\r"), "\n": _usual("")}
 _STRIDE = 8  # the text before a voucher and the voucher's seven groups
 #: A row's amount in the rows' text with the points taken out: in a usual row the only "} " closes the
 #: object list (no field may hold a brace), and the amount follows it.
-_ORE = re.compile(r"\} (-?[0-9]+)")
+ORE = re.compile(r"\} (-?[0-9]+)")
 _NONE_IS_EMPTY = {None: ""}
 
 
@@ -191,7 +191,7 @@ def plan(block: str, number: int, dates: Callable[[str], Any]) -> Plan | None:
         return None  # a match that does not start a line: not a voucher of the usual shape
     bodies = parts[7::_STRIDE]
     rows = list(map(str.count, bodies, repeat("\n")))
-    ore = list(map(int, _ORE.findall("".join(bodies).replace(".", ""))))
+    ore = list(map(int, ORE.findall("".join(bodies).replace(".", ""))))
     if len(ore) != sum(rows):
         return None
     totals = list(accumulate(ore, initial=0))
