@@ -56,8 +56,9 @@ class UsualVoucher(SieVoucher):
     """A :class:`SieVoucher` read by the fast lane: balanced and valid, its rows made on first use.
 
     It behaves as the :class:`SieVoucher` it stands for (fields, ``rows``, equality, hashing, iteration,
-    ``repr``, ``_replace``, pickling); only the rows are made late. Inside the tuple the rows' place holds
-    their text until then."""
+    ``repr``, ``_replace``, ``_make``, pickling, copying); only the rows are made late. Inside the tuple the
+    rows' place holds their text: C code that reads a tuple's items directly (``json.dumps``) sees that
+    text, so hand such code ``voucher.eager()`` or ``voucher.to_dict()``."""
 
     @property  # type: ignore[override]
     def rows(self) -> tuple[SieTrans, ...]:  # type: ignore[override]
@@ -126,6 +127,10 @@ class UsualVoucher(SieVoucher):
 
     def _replace(self, **changes: Any) -> SieVoucher:
         return self.eager()._replace(**changes)
+
+    @classmethod
+    def _make(cls, iterable: Any) -> SieVoucher:  # type: ignore[override]
+        return SieVoucher._make(iterable)
 
 
 _ROWS = Rows()  # its memos of dates and object lists are shared by every voucher's rows

@@ -4,6 +4,7 @@ error, on the same line; and a voucher from the fast lane behaves as a plain :cl
 
 from __future__ import annotations
 
+import copy
 import pickle
 import random
 import re
@@ -173,4 +174,5 @@ def test_a_usual_voucher_behaves_as_the_plain_one():
     assert usual.rows == twin.rows and all(isinstance(row.amount, Decimal) for row in usual.rows)
     assert usual.total == twin.total == 0 and usual.to_dict() == twin.to_dict()
     assert usual._asdict() == twin._asdict() and usual._replace(text="x") == twin._replace(text="x")
+    assert copy.copy(usual) == twin and type(usual)._make(tuple(twin)) == twin
     assert pickle.loads(pickle.dumps(usual)) == twin and type(pickle.loads(pickle.dumps(usual))) is SieVoucher
