@@ -11,6 +11,7 @@ finds the first instead of starting another, on SQLite and on PostgreSQL alike.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,8 @@ QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 ACTIVE = (QUEUED, RUNNING)
 #: How often the scheduler looks for queued jobs.
 POLL_SECONDS = 2
+#: Stores checked at once by a check-all job.
+PARALLEL = 4
 #: A running job that wrote no progress for this long was left by a process that died.
 STALE_AFTER = timedelta(minutes=10)
 
@@ -149,40 +152,48 @@ def _claim(sessions: sessionmaker, job_id: int, now: datetime) -> list[int] | No
         return store_ids
 
 
-def run_check_all(sessions: sessionmaker, fortnox: Fortnox, job_id: int) -> BackgroundJob | None:
-    """Run one queued check-all job: each store's preflight in turn (inputs read, Fortnox asked, the
-    result saved with the job's progress in one transaction). A store whose check cannot run (Fortnox
-    down, a bug) counts as a failure and the job goes on. Returns the ended job, or None if it was not
-    queued (another runner has it)."""
+def _check_store(sessions: sessionmaker, fortnox: Fortnox, job_id: int, store_id: int) -> None:
+    """One store of a check-all: inputs read, Fortnox asked, the result saved with the job's progress
+    in one transaction. A check that cannot run (Fortnox down, a bug) counts as a failure."""
     from backoffice.services.fortnox import fetch_preflight, preflight_input, save_preflight, store_today
 
+    results, gone = None, False
+    try:
+        with sessions() as session:
+            store = session.get(Store, store_id)
+            gone = store is None
+            given = None if gone else preflight_input(session, store, store_today(store))
+        if given is not None:
+            results = fetch_preflight(fortnox, given)
+    except Exception:
+        log.exception("check all: the preflight of store %s could not run", store_id)
+    with sessions() as session:
+        failed = not gone and (results is None or not save_preflight(session, store_id, results).ok)
+        session.execute(
+            update(BackgroundJob)
+            .where(BackgroundJob.id == job_id)
+            .values(
+                progress=BackgroundJob.progress + 1,
+                failures=BackgroundJob.failures + int(failed),
+                heartbeat_at=utcnow(),
+            )
+        )
+        session.commit()
+
+
+def run_check_all(
+    sessions: sessionmaker, fortnox: Fortnox, job_id: int, parallel: int = PARALLEL
+) -> BackgroundJob | None:
+    """Run one queued check-all job: the stores' preflights, ``parallel`` at a time (most of a check
+    is waiting for Fortnox; each company's calls still keep to its rate limit), a failed store counted
+    and the job going on. Returns the ended job, or None if it was not queued (another runner has it)."""
     store_ids = _claim(sessions, job_id, utcnow())
     if store_ids is None:
         return None
     try:
-        for store_id in store_ids:
-            results, gone = None, False
-            try:
-                with sessions() as session:
-                    store = session.get(Store, store_id)
-                    gone = store is None
-                    given = None if gone else preflight_input(session, store, store_today(store))
-                if given is not None:
-                    results = fetch_preflight(fortnox, given)
-            except Exception:
-                log.exception("check all: the preflight of store %s could not run", store_id)
-            with sessions() as session:
-                failed = not gone and (results is None or not save_preflight(session, store_id, results).ok)
-                session.execute(
-                    update(BackgroundJob)
-                    .where(BackgroundJob.id == job_id)
-                    .values(
-                        progress=BackgroundJob.progress + 1,
-                        failures=BackgroundJob.failures + int(failed),
-                        heartbeat_at=utcnow(),
-                    )
-                )
-                session.commit()
+        with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix=f"check-all-{job_id}") as pool:
+            for done in [pool.submit(_check_store, sessions, fortnox, job_id, i) for i in store_ids]:
+                done.result()
     except Exception as exc:
         log.exception("check all job %s failed", job_id)
         with sessions() as session:

@@ -123,3 +123,28 @@ def test_the_scheduler_runs_queued_jobs(app, client, engine, world):
     pipeline = Pipeline(app.extensions["dagskassa"]["settings"], engine)
     assert pipeline.run_background_jobs() == 1
     assert [job.state for job in _jobs(engine)] == ["done"]
+
+
+def test_a_dozen_stores_are_checked_in_parallel_each_once(app, client, engine, world):
+    with Session(engine) as session:
+        session.add_all(
+            Store(agency_id=world.agency_a, name=f"Byrå A Butik {n}", org_number="556677-8808")
+            for n in range(2, 13)
+        )
+        session.commit()
+    sign_in(client, world.admin_a)
+    _check_all(client)
+    (job,) = _jobs(engine)
+    state = app.extensions["dagskassa"]
+    ended = background.run_check_all(state["sessions"], state["fortnox"], job.id, parallel=4)
+    assert (ended.state, ended.total, ended.progress, ended.failures) == ("done", 12, 12, 12)
+    with Session(engine) as session:
+        checked = session.scalars(
+            select(PreflightResult.store_id).join(Store).where(Store.agency_id == world.agency_a)
+        ).all()
+        assert len(checked) == len(set(checked)) == 12
+        assert session.get(PreflightResult, world.store_b) is None  # the other agency's store untouched
+    assert len(client.get("/agency/check-all/status").json["results"]) == 12
+    assert (
+        background.run_check_all(state["sessions"], state["fortnox"], job.id) is None
+    )  # ended: not run again
