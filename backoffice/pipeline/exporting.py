@@ -126,7 +126,15 @@ def _attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, wor
                 z_report, store_mapping(db, store, sync), build_options(sync, export.revision)
             )
         except FixData as exc:
-            states.move(db, export, states.NEEDS_ATTENTION, now=now, message=exc.message, fix=exc.fix)
+            states.move(
+                db,
+                export,
+                states.NEEDS_ATTENTION,
+                now=now,
+                message=exc.message,
+                fix=exc.fix,
+                code=states.WAITS_FOR_VOUCHER,
+            )
             db.commit()
             return export.state
         if stale_posting:
@@ -184,9 +192,12 @@ def _failed(db: Session, export: Export, exc: DagskassaError, runtime: ExportRun
             db, export, states.REJECTED, now=now, message=exc.message, fix=exc.fix, code=_code(exc.code)
         )
     else:
-        if isinstance(exc, Reconnect) and runtime.on_reconnect:
-            runtime.on_reconnect(db, store, exc.message)
-        states.move(db, export, states.NEEDS_ATTENTION, now=now, message=exc.message, fix=exc.fix)
+        code = None
+        if isinstance(exc, Reconnect):
+            code = states.WAITS_FOR_RECONNECT
+            if runtime.on_reconnect:
+                runtime.on_reconnect(db, store, exc.message)
+        states.move(db, export, states.NEEDS_ATTENTION, now=now, message=exc.message, fix=exc.fix, code=code)
 
 
 def _already_posted(

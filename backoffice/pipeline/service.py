@@ -71,9 +71,27 @@ class Pipeline:
         moved = 0
         with self.sessions() as db:
             waiting = db.scalars(
-                select(Export).where(Export.state.in_((states.RECEIVED, states.NEEDS_ATTENTION)))
+                select(Export).where(
+                    (Export.state == states.RECEIVED)
+                    | (
+                        (Export.state == states.NEEDS_ATTENTION)
+                        & Export.error_code.in_((states.WAITS_FOR_VOUCHER, states.WAITS_FOR_RECONNECT))
+                    )
+                )
             ).all()
+            connected = {
+                (store_id, provider)
+                for store_id, provider in db.execute(
+                    select(FortnoxConnection.store_id, FortnoxConnection.provider).where(
+                        FortnoxConnection.status == "connected"
+                    )
+                )
+            }
             for export in waiting:
+                if export.error_code == states.WAITS_FOR_RECONNECT and (
+                    (export.store_id, export.channel) not in connected
+                ):
+                    continue
                 store = export.store
                 _voucher, error = preview(db, store, export.z_report)
                 sync = settings_of(db, store)
@@ -87,6 +105,7 @@ class Pipeline:
                         now=utc_now(),
                         message=target["error_message"],
                         fix=target["error_fix"],
+                        code=target["error_code"],
                         next_attempt_at=target["next_attempt_at"],
                         action="export.rechecked",
                     )

@@ -47,6 +47,12 @@ DUE_STATES = (READY, RETRY_WAIT, UNCERTAIN)
 #: States that end the export's work until a person acts.
 WAITING_FOR_PEOPLE = (REJECTED, NEEDS_ATTENTION, HELD_DUPLICATE)
 
+#: Why a ``needs_attention`` export waits, kept in ``error_code`` where no accounting system's code is:
+#: the sweep re-checks only what it can see go away (the voucher builds again after a mapping fix; the
+#: store is connected again). Any other reason waits for a person: "send again" after the fix.
+WAITS_FOR_VOUCHER = "dk:voucher"
+WAITS_FOR_RECONNECT = "dk:reconnect"
+
 TRANSITIONS: dict[str, frozenset[str]] = {
     RECEIVED: frozenset({READY, NEEDS_ATTENTION, POSTED}),
     # ready -> posted: the reconcile step found the voucher already there (adopted).

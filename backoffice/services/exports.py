@@ -66,11 +66,18 @@ def waiting_state(
             "state": NEEDS_ATTENTION,
             "error_message": voucher_error.message,
             "error_fix": fix,
+            "error_code": states.WAITS_FOR_VOUCHER,
             "next_attempt_at": None,
         }
     state = READY if sync_sales else RECEIVED
     due = due_at if state == READY else None
-    return {"state": state, "error_message": None, "error_fix": None, "next_attempt_at": due}
+    return {
+        "state": state,
+        "error_message": None,
+        "error_fix": None,
+        "error_code": None,
+        "next_attempt_at": due,
+    }
 
 
 def evaluate(export: Export, voucher_error: FixData | None, sync_sales: bool) -> None:

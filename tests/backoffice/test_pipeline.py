@@ -453,3 +453,47 @@ def test_the_sweep_readies_a_day_once_its_mapping_is_fixed_and_audits_it(engine,
     assert export.state == states.READY and export.error_message is None
     with Session(engine) as db:
         assert db.scalars(select(AuditEntry.action).where(AuditEntry.action == "export.rechecked")).one()
+
+
+def test_the_sweep_leaves_a_day_waiting_for_a_person_alone(engine, fortnox, fortnox_state, store, world):
+    """A day refused for a reason only a person can fix (here tips on invoice turned off) is not sent
+    again by every sweep: no loop of re-readied attempts, no audit entry a minute."""
+    from backoffice.pipeline.service import Pipeline
+
+    set_sync(engine, store, invoicing=True, allow_tip_on_invoice=False)
+    ingest_day(engine, store, world.manager_a, invoice_day(1, tip="10.00"))
+    worker(fortnox).run_once()
+    pipeline = Pipeline(fortnox.settings, engine)
+    for _ in range(3):
+        assert pipeline.sweep() == 0
+        assert worker(fortnox).run_once() == 0
+    (export,) = exports(engine)
+    assert export.state == states.NEEDS_ATTENTION and export.attempts == 0
+    with Session(engine) as db:
+        assert not db.scalars(select(AuditEntry).where(AuditEntry.action == "export.rechecked")).all()
+
+
+def test_the_sweep_readies_a_day_that_waited_for_a_reconnect_once_the_store_is_connected(
+    engine, fortnox, fortnox_state, store, world
+):
+    from backoffice.pipeline.service import Pipeline
+
+    def set_status(status: str) -> None:
+        with Session(engine) as db:
+            db.scalars(
+                select(FortnoxConnection).where(FortnoxConnection.store_id == store)
+            ).one().status = status
+            db.commit()
+
+    set_status("reconnect_needed")
+    send_days(engine, store, world.manager_a, range(1, 2))
+    worker(fortnox).run_once()
+    (export,) = exports(engine)
+    assert (export.state, export.error_code) == (states.NEEDS_ATTENTION, states.WAITS_FOR_RECONNECT)
+    pipeline = Pipeline(fortnox.settings, engine)
+    assert pipeline.sweep() == 0  # still not connected: left waiting
+    set_status("connected")
+    assert pipeline.sweep() == 1
+    assert worker(fortnox).run_once() == 1
+    assert [e.state for e in exports(engine)] == [states.POSTED]
+    assert len(ledger(fortnox_state)) == 1
