@@ -384,5 +384,7 @@ class PreflightResult(Base):
 
 
 # Tables defined beside their services, registered on Base.metadata with the rest (migrations, tests).
+from backoffice.notify import models as _notify_models  # noqa: E402, F401
+from backoffice.operations import models as _operations_models  # noqa: E402, F401
 from backoffice.services import background as _background  # noqa: E402, F401
 from backoffice.services import day_claims as _day_claims  # noqa: E402, F401
