@@ -88,8 +88,9 @@ def attach_due(
             return PENDING
         export.attachment_attempts += 1
         upload_ref = export.attachment_ref
-        # Committed before the first call: a try after a crash is never taken for the first one.
-        first_try = export.attachment_attempts == 1 and upload_ref is None
+        # Committed before the first call: a try after a crash is never taken for the first one, nor
+        # one a person asked for after failures (the error stays until a try succeeds).
+        first_try = export.attachment_attempts == 1 and upload_ref is None and export.attachment_error is None
         z_report = load_z_report(export.z_report)
         posted = _posted_voucher(export.attachment_target)
         voucher = Voucher.from_dict(export.posted_json) if export.posted_json else None

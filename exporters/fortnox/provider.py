@@ -138,8 +138,9 @@ class FortnoxSession:
     ) -> str:
         """Upload the file to the inbox and connect it to the voucher; its FileId. Once: a file uploaded
         by an earlier try (``upload_ref``, else one of that name still in the inbox) is connected instead
-        of a new upload, and one already connected is left alone. A file connects to one voucher only,
-        so retrying can never put it on the voucher twice."""
+        of a new upload, and one already connected is left alone. Every file is reported to ``on_upload``
+        before it is connected, and a file connects to one voucher only, so a caller that records it and
+        hands it back can never put a second file on the voucher."""
         series, number = str(posted.series), int(str(posted.number))
         year = int(str(posted.year)) if posted.year is not None else self._year(posted.transaction_date).id
         try:
@@ -150,7 +151,12 @@ class FortnoxSession:
                     self._check_connected_to(connected, file_id, series, number, year, posted)
                     return file_id
             if file_id is None and not first_try:
+                # Uploaded by a try whose answer was lost: recorded before it is connected, like a new
+                # upload, or a lost answer to this connect would leave it connected and unrecorded, and
+                # the next try (no longer finding it in the inbox) would upload a second file.
                 file_id = self.client.inbox_file_named(filename)
+                if file_id is not None and on_upload is not None:
+                    on_upload(file_id)
             if file_id is not None:
                 try:
                     self.client.connect_file(file_id, series, number, year)

@@ -135,6 +135,8 @@ class VismaSession:
         attachment_id = None if first_try else self._earlier_upload(posted, voucher_id, name, upload_ref)
         if isinstance(attachment_id, _Linked):
             return attachment_id.id
+        if attachment_id is not None and on_upload is not None:
+            on_upload(attachment_id)  # an earlier upload, recorded before it is linked like a new one
         if attachment_id is None:
             attachment_id = self.client.upload_attachment(name, content)
             if on_upload is not None:

@@ -154,8 +154,30 @@ def test_a_lost_answer_to_the_upload_reuses_the_file_in_the_inbox(
         session.attach_file(posted, NAME, PDF, on_upload=uploaded.append)
     assert uploaded == []  # the answer never came, so nothing was recorded
     file_id = session.attach_file(posted, NAME, PDF, on_upload=uploaded.append)
-    assert uploaded == []  # the file uploaded by the lost request was found by name and connected
+    assert uploaded == [file_id]  # the file the lost request uploaded, found by name, recorded, connected
     assert connections_of(sandbox) == [(file_id, "K", posted.number)]
+    assert len(sandbox.tenants[EXEMPELKROGEN].files) == 1
+
+
+def test_a_file_found_in_the_inbox_is_recorded_before_it_is_connected(
+    session: FortnoxSession, posted: PostedVoucher, sandbox: SandboxState
+) -> None:
+    """Found by a crash test: the upload's answer lost, then the connect's answer lost too. The file
+    connected on the second try must be the one the third try is handed back, or it uploads another."""
+    sandbox.knobs.add_fault("store_then_drop", nth=(1,), method="POST", path="/3/inbox")
+    sandbox.knobs.add_fault("store_then_drop", nth=(1,), method="POST", path="/3/voucherfileconnections")
+    recorded: list[str] = []
+    with pytest.raises(OutcomeUnknown):
+        session.attach_file(posted, NAME, PDF, on_upload=recorded.append, first_try=True)
+    assert recorded == []
+    with pytest.raises(OutcomeUnknown):
+        session.attach_file(posted, NAME, PDF, on_upload=recorded.append)
+    assert len(recorded) == 1  # the file found in the inbox, recorded before connecting it
+    assert (
+        session.attach_file(posted, NAME, PDF, upload_ref=recorded[-1], on_upload=recorded.append)
+        == (recorded[0])
+    )
+    assert connections_of(sandbox) == [(recorded[0], "K", posted.number)]
     assert len(sandbox.tenants[EXEMPELKROGEN].files) == 1
 
 
