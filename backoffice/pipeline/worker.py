@@ -15,6 +15,9 @@ heartbeat retries within a second after a failure, renews from the moment it has
 whose last renewal is older than the lease stops working the tenant before its next export. Exactly once
 never rests on the lease: the export fence (fence.py) and the reconcile by marker do.
 
+A tenant let go after requests rests for Fortnox's rate window (REST) from workers of other processes,
+whose limiters have not counted those requests.
+
 Per tenant turn two transactions besides the attempts: the claim (due tenants, the lease, the tenant's
 due exports) and, when nothing more is due, the look that finds so and lets the lease go.
 """
@@ -22,7 +25,9 @@ due exports) and, when nothing more is due, the look that finds so and lets the 
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
 import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -38,6 +43,11 @@ from backoffice.pipeline.exporting import ExportRuntime, attempt
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
+#: How long a tenant let go after requests rests from other processes: Fortnox's rate window (25 requests
+#: per 5 s). Each process counts a tenant's requests in a limiter of its own, so a holder in another
+#: process would start on a window the last one may have filled (answers 429). Workers of the process
+#: that let it go may take it at once: their limiter has seen those requests.
+REST = timedelta(seconds=5)
 
 
 def tenant_key():
@@ -75,6 +85,8 @@ class ExportWorker:
         self.name = name
         self.lease = lease
         self.rng = rng or random.Random()
+        #: The lease's holder while the tenant rests after this process let it go (see REST).
+        self.resting = f"~{socket.gethostname()}:{os.getpid()}"
         #: The leases this worker holds, with when each was last written (claimed or renewed).
         self._held: dict[str, datetime] = {}
         self._held_lock = threading.Lock()
@@ -117,7 +129,10 @@ class ExportWorker:
                         pass
             lease = db.scalars(
                 select(ExportLease)
-                .where(ExportLease.key.in_(keys), ExportLease.expires_at < now)
+                .where(
+                    ExportLease.key.in_(keys),
+                    or_(ExportLease.expires_at < now, ExportLease.holder == self.resting),
+                )
                 .order_by(func.random())
                 .limit(1)
                 .with_for_update(skip_locked=True)
@@ -144,16 +159,21 @@ class ExportWorker:
             renewed_at = self._held.get(key)
         return renewed_at is not None and self.runtime.now() < renewed_at + self.lease
 
-    def _let_go(self, db: Session, key: str) -> None:
+    def _let_go(self, db: Session, key: str, rest: bool = False) -> None:
+        """Give the lease up; after requests (``rest``) other processes wait out the rate window."""
         with self._held_lock:
             self._held.pop(key, None)
         lease = db.get(ExportLease, key, with_for_update=True)
         if lease is not None and lease.holder == self.name:
-            lease.holder, lease.expires_at = "", self.runtime.now() - self.lease
+            now = self.runtime.now()
+            if rest:
+                lease.holder, lease.expires_at = self.resting, now + REST
+            else:
+                lease.holder, lease.expires_at = "", now - self.lease
 
-    def release(self, key: str) -> None:
+    def release(self, key: str, rest: bool = False) -> None:
         with self.sessions() as db:
-            self._let_go(db, key)
+            self._let_go(db, key, rest)
             db.commit()
 
     def _due_exports(self, db: Session, key: str, now: datetime) -> list[int]:
@@ -172,7 +192,7 @@ class ExportWorker:
         with self.sessions() as db:
             ids = [i for i in self._due_exports(db, key, self.runtime.now()) if i not in tried]
             if not ids:
-                self._let_go(db, key)
+                self._let_go(db, key, rest=bool(tried))
             db.commit()
         return ids
 
@@ -184,18 +204,21 @@ class ExportWorker:
         for the next sweep instead of spinning here.
         """
         tried: set[int] = set()
+        if not ids:  # done by someone else between the claim's reads
+            self.release(key)
+            return 0
         try:
             while ids:
                 for export_id in ids:
                     if not self.holds(key):
                         log.error("worker %s stops on %s: its lease was lost or not renewed", self.name, key)
-                        self.release(key)
+                        self.release(key, rest=bool(tried))
                         return len(tried)
                     tried.add(export_id)
                     attempt(self.sessions, export_id, self.runtime, self.name)
                 ids = self._next_or_let_go(key, tried)
         except BaseException:
-            self.release(key)
+            self.release(key, rest=bool(tried))
             raise
         return len(tried)
 

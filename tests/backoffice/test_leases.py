@@ -92,3 +92,18 @@ def test_a_renewal_runs_from_when_it_is_written_and_keeps_the_tenant(engine, for
     clock.moment += timedelta(seconds=11)
     assert not first.holds(key)
     assert worker(fortnox, clock, "w2").claim()[0] == key
+
+
+def test_a_tenant_let_go_rests_from_other_processes_for_the_rate_window(
+    engine, fortnox, fortnox_state, store, world
+):
+    send_days(engine, store, world.manager_a, range(1, 3))
+    clock = Clock()
+    first = worker(fortnox, clock, "w1")
+    key, ids = first.claim()
+    assert first.work_tenant(key, ids) == 2
+    send_days(engine, store, world.manager_a, range(3, 4))  # due at once: its posting time has passed
+    elsewhere = worker(fortnox, clock, "other:w1")
+    elsewhere.resting = "~another-machine:4242"  # as a worker of another process would be
+    assert elsewhere.claim() is None  # its limiter has not seen the two days' requests
+    assert worker(fortnox, clock, "w2").claim()[0] == key  # same process, same limiter: at once
