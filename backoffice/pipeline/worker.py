@@ -90,6 +90,9 @@ class ExportWorker:
         #: The leases this worker holds, with when each was last written (claimed or renewed).
         self._held: dict[str, datetime] = {}
         self._held_lock = threading.Lock()
+        #: Set when the process is told to stop: the tenant in hand is let go after the attempt under way
+        #: (a backlog of Z-report attachments, say, is left for the next worker).
+        self.stopping = threading.Event()
 
     def due_tenants(self, db: Session, now: datetime) -> list[str]:
         query = (
@@ -214,6 +217,9 @@ class ExportWorker:
                         log.error("worker %s stops on %s: its lease was lost or not renewed", self.name, key)
                         self.release(key, rest=bool(tried))
                         return len(tried)
+                    if self.stopping.is_set():
+                        self.release(key, rest=bool(tried))
+                        return len(tried)
                     tried.add(export_id)
                     attempt(self.sessions, export_id, self.runtime, self.name)
                 ids = self._next_or_let_go(key, tried)
@@ -226,13 +232,14 @@ class ExportWorker:
         """Claim free tenants with due exports one after another and work each; return exports tried."""
         tried = 0
         worked: set[str] = set()
-        while True:
+        while not self.stopping.is_set():
             claimed = self.claim(worked)
             if claimed is None:
                 return tried
             key, ids = claimed
             worked.add(key)
             tried += self.work_tenant(key, ids)
+        return tried
 
     def heartbeat(self) -> None:
         """Renew every lease this worker holds (called by its heartbeat thread). The new expiry runs from
@@ -282,6 +289,7 @@ class ExportWorker:
                 pause = min(1.0, self.lease.total_seconds() / 4)
 
     def run(self, stop: threading.Event, idle_seconds: float = 1.0) -> None:
+        self.stopping = stop
         threading.Thread(target=self._beat, args=(stop,), name=f"{self.name}:heartbeat", daemon=True).start()
         while not stop.is_set():
             try:

@@ -204,3 +204,17 @@ def test_a_store_that_turned_it_off_gets_no_attachment(engine, fortnox, fortnox_
     assert [(e.state, e.attachment_state) for e in exports(engine)] == [(states.POSTED, None)] * 2
     assert worker(fortnox).run_once() == 0
     assert len(ledger(fortnox_state)) == 2 and files(fortnox_state) == 0
+
+
+def test_a_worker_told_to_stop_leaves_the_attachments_to_the_next(
+    engine, fortnox, fortnox_state, store, world
+):
+    send_days(engine, store, world.manager_a, range(1, 3))
+    first = worker(fortnox)
+    assert first.run_once() == 2
+    first.stopping.set()  # SIGTERM: no new work, not even the PDFs of the vouchers just posted
+    assert first.run_once() == 0
+    assert [e.attachment_state for e in exports(engine)] == [attachments.PENDING] * 2
+    assert worker(fortnox).run_once() == 2
+    assert [e.attachment_state for e in exports(engine)] == [attachments.ATTACHED] * 2
+    assert len(connections(fortnox_state)) == 2
