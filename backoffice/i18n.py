@@ -106,6 +106,9 @@ SV: dict[str, str] = {
     "Cost center": "Kostnadsställe",
     "Project": "Projekt",
     "Posting time": "Bokföringstid",
+    "The morning after, on the store's clock; empty posts each day as soon as it arrives.": (
+        "Morgonen efter, enligt butikens klocka; tom bokför varje dag så snart den kommer."
+    ),
     "none": "inget",
     "Connect Fortnox to pick from its data.": "Anslut Fortnox för att välja bland dess data.",
     # mapping

@@ -59,7 +59,7 @@ class SyncSettings(Base):
     voucher_series: Mapped[str | None] = mapped_column(String(10))
     cost_center: Mapped[str | None] = mapped_column(String(20))
     project: Mapped[str | None] = mapped_column(String(20))
-    #: Store-local time of day (HH:MM) after which the day's exports are posted.
+    #: Store-local time of day (HH:MM) the morning after which a day is posted; empty: as soon as it arrives.
     posting_time: Mapped[str] = mapped_column(String(5), default="06:00")
     #: The integration's start date: the first business day it may send (None: any day). Days before it
     #: go to the books another way, e.g. a SIE file (DESIGN.md section 7; backoffice.services.day_claims).

@@ -55,9 +55,13 @@ def save_settings(session: Session, store: Store, user: User, form: Mapping[str,
             problems.append(Problem(name, f"{label} {value} is not in Fortnox", "pick one from the list"))
         values[name] = value
     posting_time = form.get("posting_time", "").strip()
-    if not _TIME.match(posting_time):
+    if posting_time and not _TIME.match(posting_time):
         problems.append(
-            Problem("posting_time", f"{posting_time!r} is not a time of day", "write HH:MM, e.g. 06:00")
+            Problem(
+                "posting_time",
+                f"{posting_time!r} is not a time of day",
+                "write HH:MM, e.g. 06:00, or leave it empty to post each day as soon as it arrives",
+            )
         )
     values["posting_time"] = posting_time
     values["sync_from"] = _start_date(

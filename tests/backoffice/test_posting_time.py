@@ -160,3 +160,13 @@ def test_a_day_whose_posting_time_has_passed_is_sent_at_once(engine, fortnox, fo
     receive_day(engine, store, world.manager_a, date(2026, 1, 14), posting_time="23:59")
     assert sweep_at(fortnox, at("2026-01-20T12:00:00+01:00")) == 1
     assert len(ledger(fortnox_state)) == 1
+
+
+def test_without_a_posting_time_a_day_is_sent_as_soon_as_it_arrives(
+    engine, fortnox, fortnox_state, store, world
+):
+    assert posting_moment(date(2026, 1, 14), "", "Europe/Stockholm") is None
+    receive_day(engine, store, world.manager_a, date(2026, 1, 14), posting_time="")
+    assert the_export(engine).next_attempt_at is None
+    assert sweep_at(fortnox, at("2026-01-14T23:31:00+01:00")) == 1
+    assert len(ledger(fortnox_state)) == 1
