@@ -94,6 +94,8 @@ class PreflightRequest:
     on_date: date
     invoicing: bool = False
     use_orders: bool = False
+    #: The store attaches each day's Z-report to its voucher (permissions for files are checked too).
+    attachments: bool = False
 
 
 class AccountingSession(Protocol):

@@ -372,6 +372,7 @@ class PreflightInput:
     on_date: date
     provider: str = "fortnox"
     project: str | None = None
+    attachments: bool = False
 
 
 def fetch_preflight(fortnox: Fortnox, given: PreflightInput) -> list[CheckResult]:
@@ -387,13 +388,20 @@ def fetch_preflight(fortnox: Fortnox, given: PreflightInput) -> list[CheckResult
             given.project,
             given.on_date,
             given.invoicing,
+            attachments=given.attachments,
         )
         with fortnox.http(given.provider) as http:
             return fortnox.open_session(http, row).preflight(request)
     with fortnox.http() as http:
         client = fortnox.client(http, given.connection_id)
         return run_preflight(
-            client, given.mapping, given.voucher_series, given.cost_center, given.on_date, given.invoicing
+            client,
+            given.mapping,
+            given.voucher_series,
+            given.cost_center,
+            given.on_date,
+            given.invoicing,
+            attachments=given.attachments,
         )
 
 
@@ -440,6 +448,7 @@ def preflight_input(session: Session, store: Store, on_date: date) -> PreflightI
         on_date=on_date,
         provider=connection.provider if connection is not None else "fortnox",
         project=settings.project,
+        attachments=settings.attach_z_report,
     )
 
 

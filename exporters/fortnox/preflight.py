@@ -53,9 +53,12 @@ def run_preflight(
     on_date: date,
     invoicing: bool = False,
     now: Callable[[], datetime] = utc_now,
+    attachments: bool = False,
 ) -> list[CheckResult]:
-    """Run every check for posting a voucher dated ``on_date``; the results are in :data:`CHECKS` order."""
+    """Run every check for posting a voucher dated ``on_date`` (and, with ``attachments``, attaching its
+    Z-report); the results are in :data:`CHECKS` order."""
     context = _Context(client, mapping, series, cost_center, on_date, invoicing, now)
+    context.attachments = attachments
     results = []
     for name in CHECKS:
         check = getattr(context, f"check_{name}")
@@ -85,6 +88,7 @@ class _Context:
         self.cost_center = cost_center
         self.on_date = on_date
         self.invoicing = invoicing
+        self.attachments = False
         self.now = now
         self._year: FinancialYear | None = None
         self._year_read = False
@@ -126,7 +130,7 @@ class _Context:
 
     def check_scopes(self) -> CheckResult:
         granted = self.client.tokens.load().scopes
-        needed = scopes_needed(self.invoicing, attachments=False)
+        needed = scopes_needed(self.invoicing, attachments=self.attachments)
         missing = [scope for scope in needed if scope not in granted]
         evidence = f"granted: {', '.join(sorted(granted)) or 'none'}; needed: {', '.join(needed)}"
         if missing:

@@ -211,6 +211,7 @@ class FortnoxSession:
             request.on_date,
             request.invoicing,
             self._now,
+            attachments=request.attachments,
         )
 
     def _today(self) -> date:

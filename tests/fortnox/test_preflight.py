@@ -62,6 +62,23 @@ def test_scopes(preflight, http, sandbox: SandboxState, store) -> None:
     assert preflight()["scopes"].ok
 
 
+def test_a_store_that_attaches_its_z_reports_needs_the_file_permissions(
+    client: FortnoxClient, http, sandbox: SandboxState, store, today: date
+) -> None:
+    def scopes(attachments: bool) -> CheckResult:
+        results = run_preflight(client, MAPPING, "K", "REST1", today, False, attachments=attachments)
+        return {r.name: r for r in results}["scopes"]
+
+    without_files = tuple(scope for scope in ALL_SCOPES if scope not in ("inbox", "connectfile"))
+    store.replace(connect(http, sandbox, scopes=without_files).load())
+    assert scopes(attachments=False).ok
+    result = scopes(attachments=True)
+    assert not result.ok and "missing: inbox, connectfile" in result.evidence
+    assert "connect Fortnox again" in result.fix
+    store.replace(connect(http, sandbox, scopes=ALL_SCOPES).load())
+    assert scopes(attachments=True).ok
+
+
 def test_financial_year(preflight, sandbox: SandboxState, today: date) -> None:
     tenant = sandbox.tenants[EXEMPELKROGEN]
     removed = tenant.financial_years.pop(2)
