@@ -87,7 +87,16 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     if not url.startswith("sqlite"):
         # No pre-ping: it is a round trip per request on the hot path; a connection PostgreSQL dropped
         # fails one request and the pool replaces it.
-        return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_recycle=3600)
+        # Times are kept as UTC without a zone; an aware datetime is cast with the session's TimeZone,
+        # so the session's zone is UTC whatever the server's default is.
+        return create_engine(
+            url,
+            echo=echo,
+            pool_size=10,
+            max_overflow=20,
+            pool_recycle=3600,
+            connect_args={"options": "-c timezone=UTC"},
+        )
     engine = create_engine(url, echo=echo, connect_args={"timeout": 15})
     database = engine.url.database
     lock_path = f"{database}-writer.lock" if database and database != ":memory:" else None
