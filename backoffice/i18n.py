@@ -46,6 +46,7 @@ SV: dict[str, str] = {
     "Reconnect needed": "Behöver anslutas igen",
     "Tokens expire soon": "Behörigheten går snart ut",
     "Connect Fortnox": "Anslut Fortnox",
+    "Connect Fortnox or Visma": "Anslut Fortnox eller Visma",
     "Reconnect Fortnox": "Anslut Fortnox igen",
     "Disconnect Fortnox": "Koppla från Fortnox",
     "Fortnox was connected.": "Fortnox är anslutet.",

@@ -23,6 +23,7 @@ from backoffice.models import (
     ZReportRecord,
     utcnow,
 )
+from backoffice.services.switching import NAMES as SYSTEM_NAMES
 
 #: Fortnox kills a refresh token after 45 days; warn well before.
 REFRESH_WARN_AFTER = timedelta(days=40)
@@ -111,6 +112,8 @@ class AgencyRow:
     last_state: str | None
     open_alerts: int
     has_problem: bool
+    #: The store's accounting system ("Fortnox", "Visma"), None before it has connected one.
+    system: str | None = None
 
     @property
     def preflight_class(self) -> str:
@@ -189,6 +192,7 @@ def agency_rows(
             stores.c.org_number,
             FortnoxConnection.status,
             FortnoxConnection.refresh_issued_at,
+            FortnoxConnection.provider,
             PreflightResult.checked_at,
             PreflightResult.ok,
             PreflightResult.checks,
@@ -209,6 +213,7 @@ def agency_rows(
                 name=r.name,
                 org_number=r.org_number,
                 connection=connection,
+                system=SYSTEM_NAMES.get(r.provider, r.provider) if r.provider else None,
                 checked_at=r.checked_at,
                 preflight_ok=r.ok,
                 check_cells=_cells(r.checks, check_names),
@@ -241,7 +246,7 @@ class FirstRunStep:
 
 
 def first_run_steps(session: Session, store: Store) -> list[FirstRunStep]:
-    """Connect Fortnox, choose the voucher series, map the accounts, enroll a register: what a new store
+    """Connect Fortnox (or Visma), choose the voucher series, map the accounts, enroll a register: what a new store
     still has to do, so its overview can say what comes next. Empty once everything is done."""
     from backoffice.models import MappingEntry, SyncSettings
 
@@ -262,7 +267,7 @@ def first_run_steps(session: Session, store: Store) -> list[FirstRunStep]:
     )
     steps = [
         FirstRunStep(
-            "Connect Fortnox",
+            "Connect Fortnox or Visma",
             connection is not None and connection.status == "connected",
             "stores.settings_page",
         ),

@@ -232,7 +232,7 @@ def test_a_new_store_is_told_what_to_do_next_in_order(engine, fortnox, world):
             return [(step.label, step.done) for step in first_run_steps(db, db.get(Store, world.store_a))]
 
     assert steps() == [
-        ("Connect Fortnox", False),
+        ("Connect Fortnox or Visma", False),
         ("Choose the voucher series", False),
         ("Map the accounts", False),
         ("Enroll the register", False),

@@ -213,6 +213,7 @@ def test_visma_preflight_on_the_store_page_and_the_agency_overview(
     overview = client.get("/agency/").get_data(as_text=True)
     row = overview.split(f'data-store="{fortnox_store}"')[1].split("</tr>")[0]
     assert 'class="pf failed"' in row
+    assert "<td>Visma: <span" in row  # the table names each store's system
     sign_in(client, world.manager_a)
     post(client, f"/stores/{fortnox_store}/mapping", **{"acct:product_groups:Dryck|25": "3001"})
     page = page_text(client, post(client, f"/stores/{fortnox_store}/preflight"))
