@@ -54,6 +54,7 @@ def states_now(engine) -> Counter:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # 200 worker starts of 1-2 s each on a loaded machine: correctness, not speed
 def test_workers_killed_at_200_random_points_post_every_day_exactly_once(tmp_path):
     state = sandbox.seeded_state(seed=5)
     state.knobs.latency_ms = 40
