@@ -8,14 +8,18 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import httpx
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from backoffice.app import create_app
-from backoffice.db import Base, make_engine
+from backoffice.db import Base, make_engine, make_sessionmaker
 from backoffice.migrate import upgrade
+from backoffice.services.fortnox import Fortnox
+from exporters.fortnox import sandbox
 from tests.backoffice.factories import ORG_B, agency_with_store, app_settings
 
 
@@ -114,3 +118,31 @@ def app(engine: Engine):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+#: The Fortnox sandbox's address inside the tests (served in process through httpx.WSGITransport).
+SANDBOX = "http://fortnox.sandbox"
+
+
+@pytest.fixture
+def fortnox_state():
+    """The Fortnox sandbox's books; a module picks its own seed by defining this fixture again."""
+    return sandbox.seeded_state(seed=3)
+
+
+@pytest.fixture
+def fortnox(engine, fortnox_state):
+    """The BackOffice's Fortnox wiring against the in-process sandbox holding ``fortnox_state``."""
+    settings = app_settings(engine.url.render_as_string(hide_password=False)).replace(
+        fortnox={
+            "client_id": sandbox.CLIENT_ID,
+            "client_secret": sandbox.CLIENT_SECRET,
+            "auth_url": f"{SANDBOX}/oauth-v1",
+            "api_url": SANDBOX,
+            "timeout_seconds": 5.0,
+        },
+        security={"encryption_keys": (Fernet.generate_key().decode(),)},
+        web={"public_url": "http://localhost"},
+    )
+    transport = httpx.WSGITransport(app=sandbox.create_app(fortnox_state))
+    return Fortnox(settings, make_sessionmaker(engine), transport)

@@ -7,16 +7,11 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
-from cryptography.fernet import Fernet
 
-from backoffice.db import make_sessionmaker
 from backoffice.pipeline.runtime import fortnox_runtime
 from backoffice.pipeline.worker import ExportWorker
-from backoffice.services.fortnox import Fortnox
 from exporters.fortnox import sandbox
-from tests.backoffice.factories import app_settings
 from tests.backoffice.fortnox_world import connect_store, ledger, send_days
 
 SANDBOX = "http://fortnox.sandbox"
@@ -25,23 +20,6 @@ SANDBOX = "http://fortnox.sandbox"
 @pytest.fixture
 def fortnox_state():
     return sandbox.seeded_state(seed=9)
-
-
-@pytest.fixture
-def fortnox(engine, fortnox_state):
-    settings = app_settings(engine.url.render_as_string(hide_password=False)).replace(
-        fortnox={
-            "client_id": sandbox.CLIENT_ID,
-            "client_secret": sandbox.CLIENT_SECRET,
-            "auth_url": f"{SANDBOX}/oauth-v1",
-            "api_url": SANDBOX,
-            "timeout_seconds": 5.0,
-        },
-        security={"encryption_keys": (Fernet.generate_key().decode(),)},
-        web={"public_url": "http://localhost"},
-    )
-    transport = httpx.WSGITransport(app=sandbox.create_app(fortnox_state))
-    return Fortnox(settings, make_sessionmaker(engine), transport)
 
 
 @pytest.fixture

@@ -6,22 +6,18 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
-from cryptography.fernet import Fernet
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backoffice.app import create_app
-from backoffice.db import make_sessionmaker
 from backoffice.models import FortnoxConnection, Register
 from backoffice.operations.scheduling import beat, tracked
 from backoffice.pipeline.runtime import fortnox_runtime
 from backoffice.pipeline.worker import ExportWorker
-from backoffice.services.fortnox import DbTokenStore, Fortnox
+from backoffice.services.fortnox import DbTokenStore
 from exporters.fortnox import sandbox
-from tests.backoffice.factories import app_settings
 from tests.backoffice.fortnox_world import connect_store, ledger, send_days
 
 SANDBOX = "http://fortnox.sandbox"
@@ -31,23 +27,6 @@ TOKEN = "scrape-me-3f9a1c"
 @pytest.fixture
 def fortnox_state():
     return sandbox.seeded_state(seed=3)
-
-
-@pytest.fixture
-def fortnox(engine, fortnox_state):
-    settings = app_settings(engine.url.render_as_string(hide_password=False)).replace(
-        fortnox={
-            "client_id": sandbox.CLIENT_ID,
-            "client_secret": sandbox.CLIENT_SECRET,
-            "auth_url": f"{SANDBOX}/oauth-v1",
-            "api_url": SANDBOX,
-            "timeout_seconds": 5.0,
-        },
-        security={"encryption_keys": (Fernet.generate_key().decode(),)},
-        web={"public_url": "http://localhost"},
-    )
-    transport = httpx.WSGITransport(app=sandbox.create_app(fortnox_state))
-    return Fortnox(settings, make_sessionmaker(engine), transport)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,13 +24,12 @@ from backoffice.pipeline.worker import ExportWorker
 from backoffice.services.exports import send_now
 from backoffice.services.fortnox import (
     DbTokenStore,
-    Fortnox,
 )
 from backoffice.services.ingest import ingest
 from backoffice.services.mapping import settings_of
 from backoffice.services.registers import authenticate
 from exporters.fortnox import sandbox
-from tests.backoffice.factories import app_settings, enrolled_token, z_report
+from tests.backoffice.factories import enrolled_token, z_report
 from tests.backoffice.fortnox_world import TENANT, connect_store, ledger, send_days
 
 SANDBOX = "http://fortnox.sandbox"
@@ -40,23 +38,6 @@ SANDBOX = "http://fortnox.sandbox"
 @pytest.fixture
 def fortnox_state():
     return sandbox.seeded_state(seed=3)
-
-
-@pytest.fixture
-def fortnox(engine, fortnox_state):
-    settings = app_settings(engine.url.render_as_string(hide_password=False)).replace(
-        fortnox={
-            "client_id": sandbox.CLIENT_ID,
-            "client_secret": sandbox.CLIENT_SECRET,
-            "auth_url": f"{SANDBOX}/oauth-v1",
-            "api_url": SANDBOX,
-            "timeout_seconds": 5.0,
-        },
-        security={"encryption_keys": (Fernet.generate_key().decode(),)},
-        web={"public_url": "http://localhost"},
-    )
-    transport = httpx.WSGITransport(app=sandbox.create_app(fortnox_state))
-    return Fortnox(settings, make_sessionmaker(engine), transport)
 
 
 @pytest.fixture
