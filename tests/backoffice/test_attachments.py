@@ -27,9 +27,8 @@ from tests.visma.pdftext import page_lines
 
 CONNECT = "/3/voucherfileconnections"
 
-# The pipeline tests' world: the Fortnox sandbox in process and a store connected to it.
+# The pipeline tests' world: the Fortnox sandbox in process (conftest's fortnox) and a store connected to it.
 fortnox_state = test_pipeline.fortnox_state
-fortnox = test_pipeline.fortnox
 store = test_pipeline.store
 
 
