@@ -145,6 +145,9 @@ class SchedulerSettings:
     #: How long a worker's claim on a tenant outlives the worker: a heartbeat renews it every third of
     #: this while the process lives, so only a dead (or frozen) worker's claim lapses.
     lease_seconds: float = 60.0
+    #: How long a tenant let go rests from workers of other processes (Fortnox's 5 s rate window, which
+    #: their limiters have not seen); 0 where no rate limit applies (a sandbox without one).
+    tenant_rest_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         try:

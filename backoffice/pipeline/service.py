@@ -155,7 +155,10 @@ class Pipeline:
         runtime = fortnox_runtime(self.fortnox)
         prefix = f"{socket.gethostname()}:{os.getpid()}"
         lease = timedelta(seconds=self.settings.scheduler.lease_seconds)
-        workers = [ExportWorker(self.sessions, runtime, f"{prefix}:{n}", lease) for n in range(count)]
+        rest = timedelta(seconds=self.settings.scheduler.tenant_rest_seconds)
+        workers = [
+            ExportWorker(self.sessions, runtime, f"{prefix}:{n}", lease, rest=rest) for n in range(count)
+        ]
         self.threads += run_workers(workers, self.stop_event)
         log.info("%d export workers started", count)
 

@@ -79,11 +79,13 @@ class ExportWorker:
         name: str,
         lease: timedelta = LEASE,
         rng: random.Random | None = None,
+        rest: timedelta = REST,
     ) -> None:
         self.sessions = sessions
         self.runtime = runtime
         self.name = name
         self.lease = lease
+        self.rest = rest
         self.rng = rng or random.Random()
         #: The lease's holder while the tenant rests after this process let it go (see REST).
         self.resting = f"~{socket.gethostname()}:{os.getpid()}"
@@ -169,8 +171,8 @@ class ExportWorker:
         lease = db.get(ExportLease, key, with_for_update=True)
         if lease is not None and lease.holder == self.name:
             now = self.runtime.now()
-            if rest:
-                lease.holder, lease.expires_at = self.resting, now + REST
+            if rest and self.rest:
+                lease.holder, lease.expires_at = self.resting, now + self.rest
             else:
                 lease.holder, lease.expires_at = "", now - self.lease
 
