@@ -79,14 +79,19 @@ class Pipeline:
                     )
                 )
             ).all()
-            connected = {
-                (store_id, provider)
-                for store_id, provider in db.execute(
-                    select(FortnoxConnection.store_id, FortnoxConnection.provider).where(
-                        FortnoxConnection.status == "connected"
+            # Only the stores with a day waiting for a reconnect are looked up: not every store each minute.
+            reconnecting = {e.store_id for e in waiting if e.error_code == states.WAITS_FOR_RECONNECT}
+            connected = set()
+            if reconnecting:
+                connected = {
+                    (row.store_id, row.provider)
+                    for row in db.execute(
+                        select(FortnoxConnection.store_id, FortnoxConnection.provider).where(
+                            FortnoxConnection.status == "connected",
+                            FortnoxConnection.store_id.in_(reconnecting),
+                        )
                     )
-                )
-            }
+                }
             for export in waiting:
                 if export.error_code == states.WAITS_FOR_RECONNECT and (
                     (export.store_id, export.channel) not in connected

@@ -23,7 +23,7 @@ from backoffice.models import (
     ZReportRecord,
     utcnow,
 )
-from backoffice.services.switching import NAMES as SYSTEM_NAMES
+from backoffice.services.switching import name as system_name
 
 #: Fortnox kills a refresh token after 45 days; warn well before.
 REFRESH_WARN_AFTER = timedelta(days=40)
@@ -213,7 +213,7 @@ def agency_rows(
                 name=r.name,
                 org_number=r.org_number,
                 connection=connection,
-                system=SYSTEM_NAMES.get(r.provider, r.provider) if r.provider else None,
+                system=system_name(r.provider) if r.provider else None,
                 checked_at=r.checked_at,
                 preflight_ok=r.ok,
                 check_cells=_cells(r.checks, check_names),

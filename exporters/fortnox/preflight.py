@@ -57,8 +57,7 @@ def run_preflight(
 ) -> list[CheckResult]:
     """Run every check for posting a voucher dated ``on_date`` (and, with ``attachments``, attaching its
     Z-report); the results are in :data:`CHECKS` order."""
-    context = _Context(client, mapping, series, cost_center, on_date, invoicing, now)
-    context.attachments = attachments
+    context = _Context(client, mapping, series, cost_center, on_date, invoicing, now, attachments)
     results = []
     for name in CHECKS:
         check = getattr(context, f"check_{name}")
@@ -81,6 +80,7 @@ class _Context:
         on_date: date,
         invoicing: bool,
         now: Callable[[], datetime],
+        attachments: bool = False,
     ) -> None:
         self.client = client
         self.mapping = mapping
@@ -88,7 +88,7 @@ class _Context:
         self.cost_center = cost_center
         self.on_date = on_date
         self.invoicing = invoicing
-        self.attachments = False
+        self.attachments = attachments
         self.now = now
         self._year: FinancialYear | None = None
         self._year_read = False
