@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, true
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.db import Base, Money
@@ -81,6 +81,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20), default=STORE_MANAGER)
     language: Mapped[str | None] = mapped_column(String(2))
     active: Mapped[bool] = mapped_column(default=True)
+    #: The password was set by someone else (an admin, the command line): change it at the next sign-in.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 
@@ -194,7 +196,11 @@ class RefusedReport(Base):
     errors: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     conflicts_with_id: Mapped[int | None] = mapped_column(ForeignKey("z_reports.id"))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: When it stopped waiting for review: dismissed by a person (``reviewed_by``), or settled by an
+    #: accepted report of the same register that took its place (``settled_by_id``).
     reviewed_at: Mapped[datetime | None]
+    reviewed_by: Mapped[str | None] = mapped_column(String(254))
+    settled_by_id: Mapped[int | None] = mapped_column(ForeignKey("z_reports.id"))
 
 
 class Export(Base):
