@@ -3,11 +3,18 @@
 Serves the BackOffice with ``dagskassa serve`` (gunicorn, 2 worker processes x 2 threads, the web app
 alone) on a fresh database, enrolls one register per client thread, then the threads post new Z-reports
 (the example restaurant day with its own Z number) at the offered rate (300/s by default) for a fixed
-time, each over one kept-alive connection (plain ``http.client``: the client shares the cores). Prints
+time (plain ``http.client``: the client shares the cores). Each Z-report goes over a connection of its
+own, as it does from a register (one report a day) or through a proxy that does not keep upstream
+connections alive; ``--keep-alive`` keeps one connection per client instead. Prints
 requests/s, p50/p95/p99/max, and the CPU time per Z-report of the server, of the PostgreSQL backends
 (when the database server runs on this machine) and of the client, with the load average: on a shared
 machine the CPU times say more than the rates. Aim: 300/s with p99 under 50 ms, on SQLite and on
 PostgreSQL.
+
+It also prints how the two web worker processes shared the work. A kept-alive connection stays with the
+worker process that accepted it, and a process runs Python on one core at a time: with ``--keep-alive``
+one process often holds most of the 16 connections and saturates its core while the other idles (seen:
+82 % and 1 %), which is the long tail, not the database. New connections go to whichever worker is free.
 
     .venv/bin/python bench/api_ingest.py                                    # SQLite, 5 s
     .venv/bin/python bench/api_ingest.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
@@ -137,6 +144,20 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def children_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds of each direct child of ``pid`` (the web worker processes of gunicorn's master)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            found[int(child)] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
 def database_cpu_seconds(url: str) -> float:
     """CPU seconds of the PostgreSQL backends serving ``url``'s database, when the server runs on this
     machine (their titles read "postgres: <user> <database> ..."); 0 for SQLite, which runs inside the
@@ -158,7 +179,14 @@ def database_cpu_seconds(url: str) -> float:
 
 
 def client_loop(
-    port: int, code: str, index: int, stop_at: float, interval: float, latencies: list[float], statuses: dict
+    port: int,
+    code: str,
+    index: int,
+    stop_at: float,
+    interval: float,
+    latencies: list[float],
+    statuses: dict,
+    keep_alive: bool,
 ) -> None:
     """One register: enroll, then post its days over one kept-alive connection. Plain ``http.client``:
     the client shares the machine with the server, so it should cost as little CPU as it can."""
@@ -180,6 +208,8 @@ def client_loop(
         "Authorization": f"Bearer {json.loads(answer)['device_token']}",
         "Content-Type": "application/json",
     }
+    if not keep_alive:  # the server closes after answering; http.client connects again for the next
+        headers["Connection"] = "close"
     z_number = 0
     next_at = time.monotonic()
     try:
@@ -203,7 +233,9 @@ def client_loop(
         http.close()
 
 
-def run(url: str, seconds: float, clients: int, rate: float, workers: int, threads: int) -> None:
+def run(
+    url: str, seconds: float, clients: int, rate: float, workers: int, threads: int, keep_alive: bool
+) -> None:
     codes = seed(url, clients)
     port = free_port()
     server = serve(url, port, workers, threads)
@@ -212,10 +244,11 @@ def run(url: str, seconds: float, clients: int, rate: float, workers: int, threa
         statuses: dict[int, int] = {}
         interval = clients / rate if rate else 0.0
         server_cpu, client_cpu = tree_cpu_seconds(server.pid), time.process_time()
+        workers_before = children_cpu_seconds(server.pid)
         database_cpu = database_cpu_seconds(url)
         start = time.monotonic()
         pool = [
-            threading.Thread(target=client_loop, args=(port, code, i, start + seconds, interval, latencies, statuses))
+            threading.Thread(target=client_loop, args=(port, code, i, start + seconds, interval, latencies, statuses, keep_alive))
             for i, code in enumerate(codes)
         ]  # fmt: skip
         for thread in pool:
@@ -224,6 +257,7 @@ def run(url: str, seconds: float, clients: int, rate: float, workers: int, threa
             thread.join()
         elapsed = time.monotonic() - start
         server_cpu = tree_cpu_seconds(server.pid) - server_cpu
+        workers_after = children_cpu_seconds(server.pid)
         client_cpu = time.process_time() - client_cpu
         database_cpu = database_cpu_seconds(url) - database_cpu
     finally:
@@ -241,7 +275,8 @@ def run(url: str, seconds: float, clients: int, rate: float, workers: int, threa
     kind = url.split(":", 1)[0]
     print(
         f"{kind}: {len(ordered)} Z-reports in {elapsed:.1f} s = {len(ordered) / elapsed:.0f}/s "
-        f"({workers} workers x {threads} threads, {clients} clients{f', offered {rate:.0f}/s' if rate else ', closed loop'}); "
+        f"({workers} workers x {threads} threads, {clients} clients{f', offered {rate:.0f}/s' if rate else ', closed loop'}, "
+        f"{'kept-alive connections' if keep_alive else 'a connection per Z-report'}); "
         f"latency p50 {pct(0.50):.1f} ms, p95 {pct(0.95):.1f} ms, p99 {pct(0.99):.1f} ms, max {ordered[-1] * 1000:.1f} ms, "
         f"mean {statistics.fmean(ordered) * 1000:.1f} ms; statuses {statuses}"
     )
@@ -251,6 +286,15 @@ def run(url: str, seconds: float, clients: int, rate: float, workers: int, threa
         f"  CPU per Z-report: server {per_request * 1000:.2f} ms (so 2 free cores carry ~{2 / per_request:.0f}/s)"
         f"{database}, client {client_cpu / len(ordered) * 1000:.2f} ms; machine load average "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    # How evenly the web workers shared the load (kept-alive connections stay with the worker that
+    # accepted them; one process runs Python on one core at a time).
+    shares = sorted(
+        (workers_after[pid] - workers_before.get(pid, 0.0) for pid in workers_after), reverse=True
+    )
+    print(
+        "  web worker processes' CPU: "
+        + ", ".join(f"{cpu:.2f} s ({cpu / elapsed:.0%} of a core)" for cpu in shares)
     )
 
 
@@ -266,10 +310,13 @@ def main() -> None:
     )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--keep-alive", action="store_true", help="one kept-alive connection per client for all its posts"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         url = args.database_url or f"sqlite:///{folder}/bench.sqlite"
-        run(url, args.seconds, args.clients, args.rate, args.workers, args.threads)
+        run(url, args.seconds, args.clients, args.rate, args.workers, args.threads, args.keep_alive)
 
 
 if __name__ == "__main__":
