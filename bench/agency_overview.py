@@ -21,25 +21,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert, select
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from chain import fresh_engine, seed_chain
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from backoffice.app import create_app
 from backoffice.auth import create_user
-from backoffice.db import Base, make_engine
-from backoffice.migrate import upgrade
-from backoffice.models import (
-    AGENCY_ADMIN,
-    Agency,
-    Alert,
-    Export,
-    FortnoxConnection,
-    PreflightResult,
-    Register,
-    Store,
-    ZReportRecord,
-    utcnow,
-)
+from backoffice.models import AGENCY_ADMIN, Alert, FortnoxConnection, PreflightResult, utcnow
 from config.settings import Settings
 from exporters.fortnox.preflight import CHECKS
 
@@ -48,26 +38,18 @@ DAYS = 7
 
 
 def seed(url: str, stores: int) -> None:
-    engine = make_engine(url)
-    if url.startswith("postgresql"):
-        Base.metadata.drop_all(engine)
-        with engine.begin() as connection:
-            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    upgrade(engine)
+    engine = fresh_engine(url)
     now = utcnow()
+    first = date(2026, 3, 1)
     with Session(engine) as session:
-        agency = Agency(name="Kedjan")
-        session.add(agency)
-        session.flush()
-        create_user(session, "admin@kedjan.se", PASSWORD, AGENCY_ADMIN, agency)
-        session.execute(
-            insert(Store),
-            [
-                {"agency_id": agency.id, "name": f"Butik {n:04d}", "org_number": "556677-8899"}
-                for n in range(stores)
-            ],
+        agency, ids = seed_chain(
+            session,
+            stores,
+            first,
+            DAYS,
+            lambda r: "posted" if r.business_date < first + timedelta(days=DAYS - 1) else "ready",
         )
-        ids = list(session.scalars(select(Store.id).where(Store.agency_id == agency.id).order_by(Store.id)))
+        create_user(session, "admin@kedjan.se", PASSWORD, AGENCY_ADMIN, agency)
         session.execute(
             insert(FortnoxConnection),
             [
@@ -95,34 +77,6 @@ def seed(url: str, stores: int) -> None:
                 }
             )
         session.execute(insert(PreflightResult), preflights)
-        session.execute(
-            insert(Register),
-            [
-                {"store_id": i, "register_key": "Kassa 1", "control_unit_id": "CU", "token_hash": f"{i:064d}"}
-                for i in ids
-            ],
-        )
-        registers = dict(session.execute(select(Register.store_id, Register.id)).all())
-        first = date(2026, 3, 1)
-        session.execute(
-            insert(ZReportRecord),
-            [
-                {
-                    "store_id": i, "register_id": registers[i], "z_number": d + 1, "business_date": first + timedelta(days=d),
-                    "raw_json": "{}", "content_hash": "x", "gross_sales": 1000, "total_payments": 1000,
-                    "missing_items": [], "mapping_keys": [],
-                }
-                for i in ids for d in range(DAYS)
-            ],
-        )  # fmt: skip
-        reports = session.execute(
-            select(ZReportRecord.id, ZReportRecord.store_id, ZReportRecord.business_date)
-        ).all()
-        session.execute(
-            insert(Export),
-            [{"z_report_id": r.id, "store_id": r.store_id, "business_date": r.business_date, "channel": "fortnox",
-              "state": "posted" if r.business_date < first + timedelta(days=DAYS - 1) else "ready"} for r in reports],
-        )  # fmt: skip
         session.execute(
             insert(Alert),
             [{"store_id": i, "kind": "z_gap", "message": "Z 3 never arrived", "fix": ""} for i in ids[::10]],

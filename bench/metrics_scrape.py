@@ -23,58 +23,29 @@ from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 TENANTS = 200
 
 
 def seed(url: str, stores: int, days: int) -> None:
-    from sqlalchemy import insert, select
+    from chain import fresh_engine, seed_chain
     from sqlalchemy.orm import Session
 
-    from backoffice.db import Base, make_engine
-    from backoffice.migrate import upgrade
-    from backoffice.models import Agency, Export, Register, Store, ZReportRecord, utcnow
+    from backoffice.models import utcnow
     from backoffice.pipeline.states import STATES
 
-    engine = make_engine(url)
-    if url.startswith("postgresql"):
-        Base.metadata.drop_all(engine)
-        with engine.begin() as connection:
-            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    upgrade(engine)
+    engine = fresh_engine(url)
     now = utcnow()
     with Session(engine) as session:
-        agency = Agency(name="Kedjan")
-        session.add(agency)
-        session.flush()
-        session.execute(
-            insert(Store),
-            [{"agency_id": agency.id, "name": f"Butik {n:04d}", "org_number": "556677-8899"} for n in range(stores)],
-        )  # fmt: skip
-        ids = list(session.scalars(select(Store.id).order_by(Store.id)))
-        session.execute(
-            insert(Register),
-            [{"store_id": i, "register_key": "Kassa 1", "control_unit_id": "CU", "token_hash": f"{i:064d}",
-              "last_contact_at": now - timedelta(minutes=i % 90)} for i in ids],
-        )  # fmt: skip
-        registers = dict(session.execute(select(Register.store_id, Register.id)).all())
-        first = date(2026, 1, 1)
-        for i in ids:
-            session.execute(
-                insert(ZReportRecord),
-                [{"store_id": i, "register_id": registers[i], "z_number": d + 1,
-                  "business_date": first + timedelta(days=d), "raw_json": "{}", "content_hash": "x",
-                  "gross_sales": 1000, "total_payments": 1000, "missing_items": [], "mapping_keys": []}
-                 for d in range(days)],
-            )  # fmt: skip
-        reports = session.execute(
-            select(ZReportRecord.id, ZReportRecord.store_id, ZReportRecord.business_date)
+        seed_chain(
+            session,
+            stores,
+            date(2026, 1, 1),
+            days,
+            lambda r: "posted" if r.id % 10 else STATES[r.id // 10 % len(STATES)],
+            lambda store_id: now - timedelta(minutes=store_id % 90),
         )
-        session.execute(
-            insert(Export),
-            [{"z_report_id": r.id, "store_id": r.store_id, "business_date": r.business_date, "channel": "fortnox",
-              "state": "posted" if r.id % 10 else STATES[r.id // 10 % len(STATES)]} for r in reports],
-        )  # fmt: skip
         session.commit()
     engine.dispose()
 
