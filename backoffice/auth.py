@@ -1,5 +1,7 @@
 """Sign-in: passwords hashed with scrypt (werkzeug), a signed session cookie holding the user id, and
-``login_required`` for every page. Users are made with ``dagskassa users create`` or by an agency admin."""
+``login_required`` for every page. Users are made with ``dagskassa users create`` or by an agency admin;
+either way someone else chose the password, so the user must change it at the first sign-in: until then
+every page leads to the change-password page."""
 
 from __future__ import annotations
 
@@ -41,8 +43,10 @@ def create_user(
     stores: list[Store] = (),  # type: ignore[assignment]
     name: str = "",
     actor: User | None = None,
+    must_change_password: bool = False,
 ) -> User:
-    """A new user; ``actor`` is the admin who made it (None: the command line)."""
+    """A new user; ``actor`` is the admin who made it (None: the command line). ``must_change_password``
+    when someone other than the user chose the password."""
     email = email.strip().lower()
     if "@" not in email:
         raise UserError(f"{email!r} is not an e-mail address")
@@ -52,12 +56,28 @@ def create_user(
         raise UserError(f"{role!r} is not a role (use {', '.join(ROLES)})")
     if session.scalar(select(func.count()).select_from(User).where(User.email == email)):
         raise UserError(f"{email} already has an account")
-    user = User(agency_id=agency.id, email=email, name=name, password_hash=hash_password(password), role=role)
+    user = User(
+        agency_id=agency.id,
+        email=email,
+        name=name,
+        password_hash=hash_password(password),
+        role=role,
+        must_change_password=must_change_password,
+    )
     session.add(user)
     session.flush()
     for store in stores:
         session.add(UserStore(user_id=user.id, store_id=store.id))
-    audit.record(session, actor, "user.created", None, email, role=role, agency_id=agency.id)
+    audit.record(
+        session,
+        actor,
+        "user.created",
+        None,
+        email,
+        role=role,
+        agency_id=agency.id,
+        must_change_password=must_change_password,
+    )
     return user
 
 
@@ -78,9 +98,23 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if g.get("user") is None:
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if g.user.must_change_password and request.endpoint != "auth.change_password":
+            return redirect(url_for("auth.change_password", next=_next_path()))
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def _next_path() -> str:
+    """Where to go after a detour (sign-in, password change): the page asked for, if it was a GET."""
+    return request.full_path.rstrip("?") if request.method == "GET" else ""
+
+
+def _safe_target(target: str, user: User) -> str:
+    # Only a path on this site: never an open redirect.
+    if not target.startswith("/") or target.startswith("//"):
+        return url_for("agency.overview") if user.role == AGENCY_ADMIN else url_for("stores.index")
+    return target
 
 
 def _load_user() -> None:
@@ -112,10 +146,9 @@ def login() -> Any:
         user.last_login_at = utcnow()
         audit.record(db(), user, "user.signed_in")
         db().commit()
-        target = request.args.get("next", "")
-        # Only a path on this site: never an open redirect.
-        if not target.startswith("/") or target.startswith("//"):
-            target = url_for("agency.overview") if user.role == AGENCY_ADMIN else url_for("stores.index")
+        target = _safe_target(request.args.get("next", ""), user)
+        if user.must_change_password:
+            return redirect(url_for("auth.change_password", next=target))
         return redirect(target)
     return render_template("login.html", email="")
 
@@ -123,21 +156,26 @@ def login() -> Any:
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password() -> Any:
-    """Anyone signed in changes their own password (a temporary one from an admin, typically)."""
+    """Anyone signed in changes their own password; one someone else chose must be changed before
+    anything else (:attr:`User.must_change_password`), and not to itself."""
     if request.method == "POST":
         current, new = request.form.get("current_password", ""), request.form.get("new_password", "")
         if not check_password_hash(g.user.password_hash, current):
             flash(_("Wrong password."), "error")
+        elif new == current:
+            flash(_("Choose a new password, not the one you have now."), "error")
         elif len(new) < MIN_PASSWORD:
             flash(_("The new password must have at least {count} characters.", count=MIN_PASSWORD), "error")
         elif new != request.form.get("repeat_password", ""):
             flash(_("The two new passwords differ."), "error")
         else:
+            forced = g.user.must_change_password
             g.user.password_hash = hash_password(new)
-            audit.record(db(), g.user, "user.password_changed", None, g.user.email)
+            g.user.must_change_password = False
+            audit.record(db(), g.user, "user.password_changed", None, g.user.email, first_sign_in=forced)
             db().commit()
             flash(_("Your password was changed."), "ok")
-            return redirect(url_for("stores.index"))
+            return redirect(_safe_target(request.args.get("next", ""), g.user))
         return render_template("password.html"), 422
     return render_template("password.html")
 

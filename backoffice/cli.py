@@ -79,38 +79,52 @@ def users_create_command(args: argparse.Namespace) -> int:
     from exporters.core.zreport import org_number_is_valid
 
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Password: ")
-    with Session(_engine(args)) as session:
-        agency = session.scalars(select(Agency).where(Agency.name == args.agency)).first()
-        if agency is None:
-            agency = Agency(name=args.agency)
-            session.add(agency)
-            session.flush()
-        stores = []
-        for name in args.store:
-            store = session.scalars(
-                select(Store).where(Store.agency_id == agency.id, Store.name == name)
-            ).first()
-            if store is None:
-                if not args.org_number or not org_number_is_valid(args.org_number):
-                    print(
-                        f"dagskassa: store {name!r} is new: give its --org-number (NNNNNN-NNNN)",
-                        file=sys.stderr,
-                    )
-                    return 2
-                store = Store(agency_id=agency.id, name=name, org_number=args.org_number)
-                session.add(store)
+    engine = _engine(args)
+    try:
+        with Session(engine) as session:
+            agency = session.scalars(select(Agency).where(Agency.name == args.agency)).first()
+            if agency is None:
+                agency = Agency(name=args.agency)
+                session.add(agency)
                 session.flush()
-            stores.append(store)
-        if args.role == "store_manager" and not stores:
-            print("dagskassa: a store manager needs at least one --store", file=sys.stderr)
-            return 2
-        try:
-            user = create_user(session, args.email, password, args.role, agency, stores, args.name)
-        except UserError as exc:
-            print(f"dagskassa: {exc}", file=sys.stderr)
-            return 2
-        session.commit()
-        print(f"user {user.email} ({user.role}) of {agency.name} created")
+            stores = []
+            for name in args.store:
+                store = session.scalars(
+                    select(Store).where(Store.agency_id == agency.id, Store.name == name)
+                ).first()
+                if store is None:
+                    if not args.org_number or not org_number_is_valid(args.org_number):
+                        print(
+                            f"dagskassa: store {name!r} is new: give its --org-number (NNNNNN-NNNN)",
+                            file=sys.stderr,
+                        )
+                        return 2
+                    store = Store(agency_id=agency.id, name=name, org_number=args.org_number)
+                    session.add(store)
+                    session.flush()
+                stores.append(store)
+            if args.role == "store_manager" and not stores:
+                print("dagskassa: a store manager needs at least one --store", file=sys.stderr)
+                return 2
+            try:
+                # Whoever runs the command chose the password: the user picks their own at the first sign-in.
+                user = create_user(
+                    session,
+                    args.email,
+                    password,
+                    args.role,
+                    agency,
+                    stores,
+                    args.name,
+                    must_change_password=True,
+                )
+            except UserError as exc:
+                print(f"dagskassa: {exc}", file=sys.stderr)
+                return 2
+            session.commit()
+            print(f"user {user.email} ({user.role}) of {agency.name} created")
+    finally:
+        engine.dispose()
     return 0
 
 

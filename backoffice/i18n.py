@@ -264,7 +264,7 @@ SV: dict[str, str] = {
     "Checking all stores: {done} of {total} checked, {failed} failed": "Kontrollerar alla butiker: {done} av {total} kontrollerade, {failed} underkända",
     "All {total} stores checked {when}: {failed} failed": "Alla {total} butiker kontrollerade {when}: {failed} underkända",
     "The check of all stores stopped: {error}": "Kontrollen av alla butiker avbröts: {error}",
-    "They can choose their own under Change password (their e-mail address at the top right).": "De kan välja ett eget under Byt lösenord (deras e-postadress längst upp till höger).",
+    "They must choose their own password when they first sign in.": "De måste välja ett eget lösenord när de loggar in första gången.",
     "Change password": "Byt lösenord",
     "Current password": "Nuvarande lösenord",
     "New password": "Nytt lösenord",
@@ -273,6 +273,8 @@ SV: dict[str, str] = {
     "The new password must have at least {count} characters.": "Det nya lösenordet måste ha minst {count} tecken.",
     "The two new passwords differ.": "De två nya lösenorden skiljer sig åt.",
     "Your password was changed.": "Ditt lösenord är bytt.",
+    "Choose a new password, not the one you have now.": "Välj ett nytt lösenord, inte det du har nu.",
+    "Your password was chosen by someone else: choose your own before you go on.": "Ditt lösenord valdes av någon annan: välj ett eget innan du fortsätter.",
 }
 
 

@@ -135,7 +135,9 @@ def invite_user(
     password = secrets.token_urlsafe(12)
     agency = session.get(Agency, admin.agency_id)
     try:
-        user = create_user(session, email, password, role, agency, stores or [], name, actor=admin)
+        user = create_user(
+            session, email, password, role, agency, stores or [], name, actor=admin, must_change_password=True
+        )
     except UserError as exc:  # the checks above cover its rules; kept as a field error all the same
         return [Problem("email", str(exc), "")]
     return Invited(user, password)

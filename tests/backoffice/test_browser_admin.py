@@ -1,6 +1,6 @@
 """In headless Chromium (Playwright, Debian's chromium): an agency admin adds a store and invites a
-manager for it on the stores-and-users page; the manager signs in with the temporary password shown once
-and sees that store only. Screenshots go to test-artifacts/screenshots/."""
+manager for it on the stores-and-users page; the manager signs in with the temporary password shown once,
+chooses their own, and sees that store only. Screenshots go to test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -65,6 +65,12 @@ def test_an_admin_adds_a_store_and_its_manager_who_sees_only_that_store(browser,
         manager.fill("input[name=email]", "sara@exempelkedjan.se")
         manager.fill("input[name=password]", password)
         manager.click("form.card button")
+        # The admin chose that password: the manager picks their own first.
+        expect(manager.locator("#must-change")).to_be_visible()
+        manager.fill("input[name=current_password]", password)
+        manager.fill("input[name=new_password]", "Saras eget lösenord")
+        manager.fill("input[name=repeat_password]", "Saras eget lösenord")
+        manager.click("#password-form button")
         # One store: the manager lands on it, and the store list holds it alone.
         expect(manager.locator("h1")).to_contain_text("Exempelkedjan Södermalm")
         expect(manager.locator("header nav")).not_to_contain_text("Butiker och användare")

@@ -111,6 +111,14 @@ def test_an_admin_invites_a_manager_who_signs_in_with_the_password_shown_once(ap
 
     manager = app.test_client()
     assert sign_in(manager, "ny.chef@byraa.se", password).status_code == 302
+    # A password someone else chose is changed first (test_first_password.py).
+    token = csrf_token(manager.get("/account/password").get_data(as_text=True))
+    new = {
+        "current_password": password,
+        "new_password": "mine alone now",
+        "repeat_password": "mine alone now",
+    }
+    assert manager.post("/account/password", data={**new, "csrf_token": token}).status_code == 302
     assert manager.get(f"/stores/{world.store_a}/").status_code == 200
     assert manager.get(f"/stores/{world.store_b}/").status_code == 404
 
