@@ -20,7 +20,7 @@ from backoffice.db import Base, make_engine, make_sessionmaker
 from backoffice.migrate import upgrade
 from backoffice.services.fortnox import Fortnox
 from exporters.fortnox import sandbox
-from tests.backoffice.factories import ORG_B, agency_with_store, app_settings
+from tests.backoffice.factories import ORG_B, agency_with_store, app_settings, sandbox_fortnox
 
 
 @pytest.fixture(scope="session")
@@ -134,13 +134,7 @@ def fortnox_state():
 def fortnox(engine, fortnox_state):
     """The BackOffice's Fortnox wiring against the in-process sandbox holding ``fortnox_state``."""
     settings = app_settings(engine.url.render_as_string(hide_password=False)).replace(
-        fortnox={
-            "client_id": sandbox.CLIENT_ID,
-            "client_secret": sandbox.CLIENT_SECRET,
-            "auth_url": f"{SANDBOX}/oauth-v1",
-            "api_url": SANDBOX,
-            "timeout_seconds": 5.0,
-        },
+        fortnox=sandbox_fortnox(SANDBOX, timeout_seconds=5.0),
         security={"encryption_keys": (Fernet.generate_key().decode(),)},
         web={"public_url": "http://localhost"},
     )

@@ -86,6 +86,19 @@ def enrolled_token(session: Session, store: Store, user: User, register_id: str 
     ).device_token
 
 
+def sandbox_fortnox(base_url: str, **extra: Any) -> dict[str, Any]:
+    """The ``fortnox`` settings section for Dagskassa's Fortnox app at the sandbox served at ``base_url``."""
+    from exporters.fortnox import sandbox
+
+    return {
+        "client_id": sandbox.CLIENT_ID,
+        "client_secret": sandbox.CLIENT_SECRET,
+        "auth_url": f"{base_url}/oauth-v1",
+        "api_url": base_url,
+        **extra,
+    }
+
+
 def app_settings(url: str = "sqlite://") -> Settings:
     return Settings().replace(
         database={"url": url}, web={"secret_key": "test secret key", "secure_cookies": False}

@@ -31,7 +31,7 @@ from backoffice.services.fortnox import (
 from backoffice.services.mapping import settings_of
 from exporters.fortnox import sandbox as fortnox_sandbox
 from exporters.visma import sandbox as visma_sandbox
-from tests.backoffice.factories import app_settings
+from tests.backoffice.factories import app_settings, sandbox_fortnox
 
 FORTNOX_URL = "http://fortnox.sandbox"
 VISMA_URL = "http://visma.sandbox"
@@ -56,13 +56,7 @@ class HostRouter(httpx.BaseTransport):
 
 def settings_for(database_url: str, fortnox_url: str = FORTNOX_URL, visma_url: str = VISMA_URL, **web):
     return app_settings(database_url).replace(
-        fortnox={
-            "client_id": fortnox_sandbox.CLIENT_ID,
-            "client_secret": fortnox_sandbox.CLIENT_SECRET,
-            "auth_url": f"{fortnox_url}/oauth-v1",
-            "api_url": fortnox_url,
-            "timeout_seconds": 5.0,
-        },
+        fortnox=sandbox_fortnox(fortnox_url, timeout_seconds=5.0),
         visma={
             "client_id": "dagskassa",
             "client_secret": "dagskassa-secret",

@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 from backoffice.app import create_app
 from backoffice.services import background
 from exporters.fortnox import sandbox
-from tests.backoffice.factories import PASSWORD, agency_with_store, app_settings, z_report
+from tests.backoffice.factories import PASSWORD, agency_with_store, app_settings, sandbox_fortnox, z_report
 from tests.conftest import require
 
 CHROMIUM = "/usr/bin/chromium"
@@ -78,12 +78,7 @@ def test_manager_sets_up_a_store_and_the_admin_sees_preflight_turn_red(browser, 
         def make(base_url: str) -> Any:
             settings = app_settings(sqlite_engine.url.render_as_string()).replace(
                 web={"public_url": base_url, "secure_cookies": False},
-                fortnox={
-                    "client_id": sandbox.CLIENT_ID,
-                    "client_secret": sandbox.CLIENT_SECRET,
-                    "auth_url": f"{fortnox_url}/oauth-v1",
-                    "api_url": fortnox_url,
-                },
+                fortnox=sandbox_fortnox(fortnox_url),
                 security={"encryption_keys": (Fernet.generate_key().decode(),)},
             )
             apps.append(create_app(settings, engine=sqlite_engine))

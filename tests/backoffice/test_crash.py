@@ -25,7 +25,7 @@ from backoffice.models import Export
 from backoffice.pipeline import states
 from backoffice.services.fortnox import Fortnox
 from exporters.fortnox import sandbox
-from tests.backoffice.factories import agency_with_store, app_settings
+from tests.backoffice.factories import agency_with_store, app_settings, sandbox_fortnox
 from tests.backoffice.fortnox_world import connect_store, ledger, send_days
 
 DAGSKASSA = Path(sys.executable).with_name("dagskassa")
@@ -65,13 +65,7 @@ def test_workers_killed_at_200_random_points_post_every_day_exactly_once(tmp_pat
     upgrade(engine)
     with sandbox.SandboxServer(state) as server:
         settings = app_settings(url).replace(
-            fortnox={
-                "client_id": sandbox.CLIENT_ID,
-                "client_secret": sandbox.CLIENT_SECRET,
-                "auth_url": f"{server.base_url}/oauth-v1",
-                "api_url": server.base_url,
-                "timeout_seconds": 10.0,
-            },
+            fortnox=sandbox_fortnox(server.base_url, timeout_seconds=10.0),
             security={"encryption_keys": (key,)},
             web={"public_url": "http://localhost"},
         )

@@ -25,7 +25,7 @@ from backoffice.models import (
 from backoffice.services.fortnox import DbTokenStore
 from exporters.fortnox import sandbox
 from exporters.fortnox.crypto import TokenCipher
-from tests.backoffice.factories import app_settings, csrf_token, sign_in
+from tests.backoffice.factories import app_settings, csrf_token, sandbox_fortnox, sign_in
 
 SANDBOX = "http://fortnox.sandbox"
 KEY = Fernet.generate_key().decode()
@@ -44,12 +44,7 @@ def transport(sandbox_app):
 @pytest.fixture
 def app(engine, transport):
     settings = app_settings(engine.url.render_as_string(hide_password=False)).replace(
-        fortnox={
-            "client_id": sandbox.CLIENT_ID,
-            "client_secret": sandbox.CLIENT_SECRET,
-            "auth_url": f"{SANDBOX}/oauth-v1",
-            "api_url": SANDBOX,
-        },
+        fortnox=sandbox_fortnox(SANDBOX),
         security={"encryption_keys": (KEY,)},
         web={"public_url": "http://localhost"},
     )

@@ -24,7 +24,7 @@ from backoffice.migrate import upgrade
 from backoffice.models import FortnoxConnection
 from backoffice.services.fortnox import Fortnox
 from exporters.fortnox import sandbox
-from tests.backoffice.factories import agency_with_store, app_settings
+from tests.backoffice.factories import agency_with_store, app_settings, sandbox_fortnox
 from tests.backoffice.fortnox_world import connect_store, ledger, send_days
 
 DAGSKASSA = Path(sys.executable).with_name("dagskassa")
@@ -76,12 +76,7 @@ def test_the_web_scrape_adds_up_the_worker_and_scheduler_processes(tmp_path):
     stale.write_bytes(b"left by the last run")
     with sandbox.SandboxServer(state) as server:
         settings = app_settings(url).replace(
-            fortnox={
-                "client_id": sandbox.CLIENT_ID,
-                "client_secret": sandbox.CLIENT_SECRET,
-                "auth_url": f"{server.base_url}/oauth-v1",
-                "api_url": server.base_url,
-            },
+            fortnox=sandbox_fortnox(server.base_url),
             security={"encryption_keys": (key,)},
             web={"public_url": "http://localhost"},
         )

@@ -23,7 +23,7 @@ from backoffice.models import AuditEntry, Export, FortnoxConnection, Store
 from backoffice.pipeline import states
 from backoffice.services.fortnox import DbTokenStore, Fortnox
 from exporters.fortnox import sandbox
-from tests.backoffice.factories import agency_with_store, app_settings
+from tests.backoffice.factories import agency_with_store, app_settings, sandbox_fortnox
 from tests.backoffice.fortnox_world import add_companies, connect_store, send_days
 
 DAGSKASSA = Path(sys.executable).with_name("dagskassa")
@@ -58,12 +58,7 @@ def environment(url: str, base_url: str, key: str) -> dict[str, str]:
 
 def fortnox_for(url: str, base_url: str, key: str, engine) -> Fortnox:
     settings = app_settings(url).replace(
-        fortnox={
-            "client_id": sandbox.CLIENT_ID,
-            "client_secret": sandbox.CLIENT_SECRET,
-            "auth_url": f"{base_url}/oauth-v1",
-            "api_url": base_url,
-        },
+        fortnox=sandbox_fortnox(base_url),
         security={"encryption_keys": (key,)},
         web={"public_url": "http://localhost"},
     )

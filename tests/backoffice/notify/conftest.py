@@ -24,7 +24,7 @@ from backoffice.notify.dispatch import Dispatcher
 from backoffice.notify.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from backoffice.services.fortnox import Fortnox
 from exporters.fortnox import sandbox
-from tests.backoffice.factories import app_settings
+from tests.backoffice.factories import app_settings, sandbox_fortnox
 from tests.backoffice.fortnox_world import connect_store
 
 PUBLIC_URL = "http://localhost"  # the sandbox knows this redirect address
@@ -78,13 +78,7 @@ def settings(engine, smtp_port):
         web={"public_url": PUBLIC_URL},
         security={"encryption_keys": (Fernet.generate_key().decode(),)},
         notify={"webhook_timeout_seconds": 0.5},
-        fortnox={
-            "client_id": sandbox.CLIENT_ID,
-            "client_secret": sandbox.CLIENT_SECRET,
-            "auth_url": f"{SANDBOX}/oauth-v1",
-            "api_url": SANDBOX,
-            "timeout_seconds": 5.0,
-        },
+        fortnox=sandbox_fortnox(SANDBOX, timeout_seconds=5.0),
     )
 
 
