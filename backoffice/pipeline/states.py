@@ -7,6 +7,8 @@ a transition the machine does not have and writes the audit entry in the same tr
                   |         '-> rejected     (the accounting system refused it)
                   '-> needs_attention        (unmapped key, failed preflight, reconnect) -> ready
                   '-> held_duplicate         (the day already booked there) -> the manager decides
+    received | rejected | needs_attention -> sie_instead (the manager books the day through a SIE file
+                                                          instead; terminal, see services.exports)
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ UNCERTAIN = "uncertain"
 REJECTED = "rejected"
 NEEDS_ATTENTION = "needs_attention"
 HELD_DUPLICATE = "held_duplicate"
+SIE_INSTEAD = "sie_instead"
 
 STATES = (
     RECEIVED,
@@ -41,6 +44,7 @@ STATES = (
     REJECTED,
     NEEDS_ATTENTION,
     HELD_DUPLICATE,
+    SIE_INSTEAD,
 )
 #: States a worker picks up when they are due.
 DUE_STATES = (READY, RETRY_WAIT, UNCERTAIN)
@@ -54,17 +58,19 @@ WAITS_FOR_VOUCHER = "dk:voucher"
 WAITS_FOR_RECONNECT = "dk:reconnect"
 
 TRANSITIONS: dict[str, frozenset[str]] = {
-    RECEIVED: frozenset({READY, NEEDS_ATTENTION, POSTED}),
+    RECEIVED: frozenset({READY, NEEDS_ATTENTION, POSTED, SIE_INSTEAD}),
     # ready -> posted: the reconcile step found the voucher already there (adopted).
     READY: frozenset({POSTING, POSTED, NEEDS_ATTENTION, HELD_DUPLICATE, RECEIVED}),
     POSTING: frozenset({POSTED, RETRY_WAIT, UNCERTAIN, REJECTED, NEEDS_ATTENTION, READY}),
     RETRY_WAIT: frozenset({POSTING, POSTED, READY, NEEDS_ATTENTION, HELD_DUPLICATE}),
     UNCERTAIN: frozenset({POSTED, READY, POSTING, RETRY_WAIT, NEEDS_ATTENTION}),
-    REJECTED: frozenset({READY, POSTED}),
-    NEEDS_ATTENTION: frozenset({READY, POSTED, RECEIVED}),
+    REJECTED: frozenset({READY, POSTED, SIE_INSTEAD}),
+    NEEDS_ATTENTION: frozenset({READY, POSTED, RECEIVED, SIE_INSTEAD}),
     HELD_DUPLICATE: frozenset({READY, POSTED}),
     # posted -> ready: a correction after a mapping change (a reversal plus a new voucher).
     POSTED: frozenset({READY}),
+    # The day goes to the books through a SIE file: nothing more to do here.
+    SIE_INSTEAD: frozenset(),
 }
 
 BACKOFF_BASE = timedelta(seconds=30)
