@@ -1,7 +1,7 @@
 """Alerts for exports that wait for a person: rejected, needing attention, held as a duplicate.
 
 :func:`backoffice.pipeline.states.move` calls :func:`export_moved` on every move, so each of these
-alerts opens when a day enters the state and resolves when the day is posted. A day retried fifty times
+alerts opens when a day enters the state and resolves when the day is posted (or handed to a SIE file). A day retried fifty times
 and refused fifty times keeps one alert open: one mail.
 """
 
@@ -22,7 +22,8 @@ KINDS = {
     "needs_attention": "export_needs_attention",
     "held_duplicate": "export_held_duplicate",
 }
-POSTED = "posted"
+#: States that end the day's wait for a person: posted, or to be booked through a SIE file instead.
+DONE = ("posted", "sie_instead")
 LABELS = {
     "export_rejected": "refused",
     "export_needs_attention": "needs attention",
@@ -45,7 +46,7 @@ def export_path(export: Export) -> str:
 
 def export_moved(session: Session, export: Export, state: str, now: datetime) -> None:
     """Open or resolve the export's alert after a move to ``state`` (in the move's transaction)."""
-    if state not in KINDS and state != POSTED:
+    if state not in KINDS and state not in DONE:
         return
     current = KINDS.get(state)
     # One indexed query (the store's open alerts) before anything is loaded: most moves find none.

@@ -1,10 +1,14 @@
 """One channel per day (DESIGN.md section 7, layer 1 of the double-import guard), kept by the database.
 
 A store's business day reaches the books through one channel only: an accounting system's API
-(``fortnox``, ``visma``) or a SIE file (``sie``). The first channel to claim a day holds it; the unique key
-on (store, day) decides a race, on SQLite and PostgreSQL alike. The pipeline claims a day for its channel
-in the transaction it commits before the first send; the SIE export claims its days for ``sie``; both are
-refused (:class:`DaysClaimed`, listing every day and who holds it) when another channel got there first.
+(``fortnox``, ``visma``), a SIE file (``sie``), or by hand outside Dagskassa (``manual``: the manager marked
+the day as already booked). The first channel to claim a day holds it; the unique key on (store, day)
+decides a race, on SQLite and PostgreSQL alike. The pipeline claims a day for its channel in the
+transaction it commits before the first send; the SIE export claims its days for ``sie``; "mark as already
+booked" claims the day for ``manual``; each is refused (:class:`DaysClaimed`, listing every day and who
+holds it, for a day booked by hand who marked it and when) when another channel got there first.
+A day the API claimed but never booked may be released to go as a SIE file instead
+(``backoffice.services.exports.book_as_sie``).
 
 ``SyncSettings.sync_from`` is the integration's start date: the first business day it may send
 (:func:`check_sync_from`). Turning the sync on over days already exported as SIE asks for a start date
@@ -15,6 +19,7 @@ Like every service, these take a session and never commit: the caller commits th
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
@@ -27,7 +32,9 @@ from backoffice.db import Base
 from backoffice.models import utcnow
 from exporters.core.errors import FixData
 
-FORTNOX, VISMA, SIE = "fortnox", "visma", "sie"
+FORTNOX, VISMA, SIE, MANUAL = "fortnox", "visma", "sie", "manual"
+#: How a message names each channel's hold on a day.
+HOLDERS = {FORTNOX: "Fortnox", VISMA: "Visma", SIE: "a SIE file", MANUAL: "booked by hand"}
 
 
 class DayClaim(Base):
@@ -38,25 +45,47 @@ class DayClaim(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
     business_date: Mapped[date]
-    #: ``fortnox``, ``visma`` (an API) or ``sie`` (a SIE file).
+    #: ``fortnox``, ``visma`` (an API), ``sie`` (a SIE file) or ``manual`` (booked by hand).
     channel: Mapped[str] = mapped_column(String(20))
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    #: What claimed it, e.g. ``export 42`` or ``SIE file by anna@example.se``.
+    #: What claimed it, e.g. ``export 42``, ``SIE file by anna@example.se`` or ``marked as booked by
+    #: anna@example.se``.
     detail: Mapped[str | None] = mapped_column(Text)
 
 
-class DaysClaimed(FixData):
-    """Days another channel already holds. ``.days`` maps each such day to its channel."""
+def describe(channel: str, detail: str | None, claimed_at: datetime | None) -> str:
+    """How a message names one day's claim: the channel, and for a day booked by hand who said so and
+    when (``marked as booked by anna@example.se on 2026-03-15 10:12 UTC``)."""
+    if channel != MANUAL:
+        return channel
+    when = f" on {claimed_at:%Y-%m-%d %H:%M} UTC" if claimed_at else ""
+    return f"{detail or 'marked as booked by hand'}{when}"
 
-    def __init__(self, channel: str, days: dict[date, str]) -> None:
+
+class DaysClaimed(FixData):
+    """Days another channel already holds. ``.days`` maps each such day to its channel; ``described``
+    (optional) to how the message names the claim (:func:`describe`)."""
+
+    def __init__(self, channel: str, days: dict[date, str], described: dict[date, str] | None = None) -> None:
         self.channel = channel
         self.days = dict(sorted(days.items()))
-        listed = ", ".join(f"{day.isoformat()} ({held})" for day, held in self.days.items())
+        described = described or {}
+        listed = ", ".join(
+            f"{day.isoformat()} ({described.get(day, held)})" for day, held in self.days.items()
+        )
         last = max(self.days)
-        if channel == SIE:
+        by_hand = all(held == MANUAL for held in self.days.values())
+        if by_hand and channel == SIE:
+            fix = "leave these days out of the SIE file: they are in the books already, booked by hand"
+        elif by_hand:
             fix = (
-                f"leave these days out of the SIE file: they were posted through the API; choose days "
-                f"after {last.isoformat()}, or days the API has not posted"
+                "nothing to send: the day is in the books already, booked by hand; if it is not, ask "
+                "support to release the day"
+            )
+        elif channel == SIE:
+            fix = (
+                f"leave these days out of the SIE file: they were posted through the API or booked by "
+                f"hand; choose days after {last.isoformat()}, or days the API has not posted"
             )
         else:
             fix = (
@@ -104,6 +133,18 @@ def channel_of(session: Session, store_id: int, day: date) -> str | None:
     )
 
 
+def claims_of(session: Session, store_id: int, channel: str, limit: int = 20) -> list[DayClaim]:
+    """The store's latest ``limit`` days ``channel`` holds, newest first (e.g. the days booked by hand)."""
+    return list(
+        session.scalars(
+            select(DayClaim)
+            .where(DayClaim.store_id == store_id, DayClaim.channel == channel)
+            .order_by(DayClaim.business_date.desc())
+            .limit(limit)
+        )
+    )
+
+
 def last_claimed_day(session: Session, store_id: int, channel: str) -> date | None:
     """The latest day ``channel`` holds for the store (e.g. the last day exported as SIE)."""
     return session.scalar(
@@ -114,17 +155,32 @@ def last_claimed_day(session: Session, store_id: int, channel: str) -> date | No
     )
 
 
-def _held(session: Session, store_id: int, days: list[date]) -> dict[date, str]:
-    query = select(DayClaim.business_date, DayClaim.channel).where(
+def claim_of(session: Session, store_id: int, day: date) -> DayClaim | None:
+    """The claim on the store's ``day``, or None."""
+    return session.scalars(
+        select(DayClaim).where(DayClaim.store_id == store_id, DayClaim.business_date == day)
+    ).one_or_none()
+
+
+def _held(session: Session, store_id: int, days: list[date]) -> dict[date, tuple[str, str]]:
+    """Each claimed day of ``days``: its channel and how a message names the claim."""
+    query = select(DayClaim.business_date, DayClaim.channel, DayClaim.detail, DayClaim.claimed_at).where(
         DayClaim.store_id == store_id, DayClaim.business_date.in_(days)
     )
-    return dict(session.execute(query).all())
+    return {
+        day: (channel, describe(channel, detail, claimed_at))
+        for day, channel, detail, claimed_at in session.execute(query)
+    }
 
 
-def _refuse_others(channel: str, held: dict[date, str]) -> None:
-    others = {day: holder for day, holder in held.items() if holder != channel}
+def _refuse_others(channel: str, held: dict[date, tuple[str, str]]) -> None:
+    others = {day: claim for day, claim in held.items() if claim[0] != channel}
     if others:
-        raise DaysClaimed(channel, others)
+        raise DaysClaimed(
+            channel,
+            {day: holder for day, (holder, _) in others.items()},
+            {day: text for day, (_, text) in others.items()},
+        )
 
 
 def claim_days(
@@ -182,6 +238,18 @@ def check_sync_from(sync_from: date | None, days: Iterable[date]) -> None:
     early = [day for day in days if day < sync_from]
     if early:
         raise BeforeSyncStart(early, sync_from)
+
+
+def claim_booked_by_hand(session: Session, store_id: int, day: date, actor: str) -> DayClaim:
+    """The manager says the day is in the books already, booked outside Dagskassa: claim it for
+    ``manual`` unless a channel holds it already (an API that claimed it before its first send, or a SIE
+    file, keeps its claim). Returns the claim that holds the day. Not committed here."""
+    held = claim_of(session, store_id, day)
+    if held is None:
+        with contextlib.suppress(DaysClaimed):  # another channel claimed it meanwhile: it keeps the day
+            claim_days(session, store_id, [day], MANUAL, f"marked as booked by {actor}")
+        held = claim_of(session, store_id, day)
+    return held
 
 
 def claim_for_api(

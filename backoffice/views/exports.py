@@ -15,7 +15,7 @@ from backoffice.i18n import _
 from backoffice.models import Export, RefusedReport, ZReportRecord
 from backoffice.pipeline import attachments
 from backoffice.pipeline.corrections import correct
-from backoffice.services import exports
+from backoffice.services import day_claims, exports
 from backoffice.views.common import current_store
 
 bp = Blueprint("exports", __name__, url_prefix="/stores/<int:store_id>/exports")
@@ -39,7 +39,13 @@ def index(store_id: int) -> Any:
         .order_by(RefusedReport.id.desc())
         .limit(50)
     ).all()
-    return render_template("exports.html", store=store, records=records, refused=refused)
+    return render_template(
+        "exports.html",
+        store=store,
+        records=records,
+        refused=refused,
+        sie_instead_from=exports.SIE_INSTEAD_FROM,
+    )
 
 
 def _record(store_id: int, z_report_id: int) -> tuple[Any, ZReportRecord]:
@@ -60,11 +66,21 @@ def _record(store_id: int, z_report_id: int) -> tuple[Any, ZReportRecord]:
 @login_required
 def detail(store_id: int, z_report_id: int) -> Any:
     store, record = _record(store_id, z_report_id)
-    voucher, error = exports.preview(db(), store, record)
-    return render_template("export_detail.html", store=store, record=record, voucher=voucher, error=error)
+    session = db()
+    voucher, error = exports.preview(session, store, record)
+    return render_template(
+        "export_detail.html",
+        store=store,
+        record=record,
+        voucher=voucher,
+        error=error,
+        claim=day_claims.claim_of(session, store.id, record.business_date),
+        holders=day_claims.HOLDERS,
+        sie_instead_from=exports.SIE_INSTEAD_FROM,
+    )
 
 
-ACTIONS = {"send_now", "resend", "mark_booked", "correct", "attach_again"}
+ACTIONS = {"send_now", "resend", "mark_booked", "correct", "attach_again", "sie_instead"}
 
 
 @bp.post("/<int:z_report_id>/<action>")
@@ -84,6 +100,16 @@ def act(store_id: int, z_report_id: int, action: str) -> Any:
     elif action == "attach_again":
         queued = attachments.retry(session, export, g.user, datetime.now(UTC))
         flash(_("The Z-report will be attached again.") if queued else _("Nothing to attach."), "ok")
+    elif action == "sie_instead":
+        refused = exports.book_as_sie(session, store, g.user, export)
+        if refused:
+            session.rollback()
+        flash(
+            refused
+            if refused
+            else _("The day goes to the books through a SIE file: export it on the SIE files page."),
+            "error" if refused else "ok",
+        )
     elif action == "correct":
         refused = correct(session, store, g.user, export, datetime.now(UTC))
         flash(
@@ -91,8 +117,8 @@ def act(store_id: int, z_report_id: int, action: str) -> Any:
             "error" if refused else "ok",
         )
     else:
-        exports.mark_booked(session, store, g.user, export)
-        flash(_("Marked as booked."), "ok")
+        refused = exports.mark_booked(session, store, g.user, export)
+        flash(refused if refused else _("Marked as booked."), "error" if refused else "ok")
     session.commit()
     return redirect(url_for("exports.detail", store_id=store.id, z_report_id=record.id))
 

@@ -40,6 +40,7 @@ def _page(store: Any, report: Any = None, filename: str = "", status: int = 200)
         report=report,
         filename=filename,
         last_sie=last_sie,
+        by_hand=day_claims.claims_of(session, store.id, day_claims.MANUAL),
         max_mb=MAX_UPLOAD_BYTES // (1024 * 1024),
     ), status
 

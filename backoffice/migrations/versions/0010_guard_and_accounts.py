@@ -37,7 +37,7 @@ def upgrade() -> None:
     op.execute(
         "INSERT INTO day_claims (store_id, business_date, channel, claimed_at, detail) "
         "SELECT e.store_id, e.business_date, 'manual', MIN(COALESCE(e.posted_at, e.updated_at)), "
-        "'marked as booked by hand before such days were claimed' "
+        "'marked as booked by hand (before such days were claimed)' "
         "FROM exports e WHERE e.state = 'posted' AND e.external_ref = 'marked by hand' "
         "AND NOT EXISTS (SELECT 1 FROM day_claims c "
         "WHERE c.store_id = e.store_id AND c.business_date = e.business_date) "
