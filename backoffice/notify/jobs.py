@@ -8,19 +8,21 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy.orm import sessionmaker
 
-from backoffice.notify import checks
+from backoffice.notify import checks, refused
 from backoffice.notify.dispatch import Dispatcher
 from config.settings import Settings
 
 
 def run_checks(settings: Settings, sessions: sessionmaker, now: datetime | None = None) -> None:
-    """Connections to reconnect, refresh tokens about to die unrefreshed, registers gone silent, and
-    "needs mapping" alerts whose days are no longer waiting."""
+    """Connections to reconnect, refresh tokens about to die unrefreshed, registers gone silent,
+    "needs mapping" alerts whose days are no longer waiting, and refused Z-reports that a later accepted
+    one took the place of."""
     now = now or datetime.now(UTC)
     notify = settings.notify
     checks.check_connections(sessions, now, timedelta(days=notify.token_warning_days))
     checks.check_silent_registers(sessions, now, timedelta(hours=notify.register_silent_hours))
     checks.resolve_fixed_mappings(sessions, now)
+    refused.settle(sessions, now)
 
 
 def scheduled(

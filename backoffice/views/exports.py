@@ -13,6 +13,7 @@ from backoffice.app import db
 from backoffice.auth import login_required
 from backoffice.i18n import _
 from backoffice.models import Export, RefusedReport, ZReportRecord
+from backoffice.notify import refused as refused_reports
 from backoffice.pipeline import attachments
 from backoffice.pipeline.corrections import correct
 from backoffice.services import day_claims, exports
@@ -121,6 +122,23 @@ def act(store_id: int, z_report_id: int, action: str) -> Any:
         flash(refused if refused else _("Marked as booked."), "error" if refused else "ok")
     session.commit()
     return redirect(url_for("exports.detail", store_id=store.id, z_report_id=record.id))
+
+
+@bp.post("/refused/<int:refused_id>/dismiss")
+@login_required
+def dismiss_refused(store_id: int, refused_id: int) -> Any:
+    """The manager has looked at a refused Z-report: it waits no more (its alert resolves with it)."""
+    store = current_store(store_id)
+    session = db()
+    refused = session.scalars(
+        select(RefusedReport).where(RefusedReport.id == refused_id, RefusedReport.store_id == store.id)
+    ).one_or_none()
+    if refused is None:
+        abort(404)
+    if refused_reports.dismiss(session, store, g.user, refused):
+        session.commit()
+        flash(_("The refused report was dismissed."), "ok")
+    return redirect(url_for("exports.index", store_id=store.id))
 
 
 @bp.post("/post-missing")

@@ -41,7 +41,7 @@ UNSCOPED = {
 
 @pytest.fixture
 def store_a_objects(client, engine, world):
-    """A Z-report, a register and a Connect attempt in store A, so their pages exist."""
+    """A Z-report, a refused one, a register and a Connect attempt in store A, so their pages exist."""
     with Session(engine) as session:
         store = session.get(Store, world.store_a)
         manager = session.scalars(select(User).where(User.email == world.manager_a)).one()
@@ -55,10 +55,15 @@ def store_a_objects(client, engine, world):
         "/api/v1/z-reports", json=z_report(1), headers={"Authorization": f"Bearer {token}"}
     )
     assert response.status_code == 201
+    refused = client.post(
+        "/api/v1/z-reports", json=z_report(1, float="1.00"), headers={"Authorization": f"Bearer {token}"}
+    )
+    assert refused.status_code == 409
     return {
         "store_id": world.store_a,
         "z_report_id": response.json["id"],
         "register_id": register_id,
+        "refused_id": refused.json["refused_id"],
         "action": "resend",
     }
 
