@@ -161,9 +161,13 @@ class Fortnox:
             self._cipher = TokenCipher.from_settings(self.settings.security)
         return self._cipher
 
-    def http(self, provider: str = "fortnox") -> httpx.Client:
+    def http(self, provider: str = "fortnox", limits: httpx.Limits | None = None) -> httpx.Client:
+        """An HTTP client for ``provider``'s API; ``limits`` caps its connection pool (httpx's default
+        when None: 100 connections, 20 of them kept alive)."""
         timeout = getattr(self.settings, provider).timeout_seconds
-        return httpx.Client(transport=self.transport, timeout=timeout)
+        if limits is None:
+            return httpx.Client(transport=self.transport, timeout=timeout)
+        return httpx.Client(transport=self.transport, timeout=timeout, limits=limits)
 
     def oauth(self, http: httpx.Client) -> FortnoxOAuth:
         return FortnoxOAuth.from_settings(http, self.settings.fortnox)
