@@ -166,8 +166,9 @@ def _attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, wor
             if already is not None:
                 return _posted(db, export, now, already, voucher, adopted=True)
             export.attempts += 1
-            states.move(db, export, states.POSTING, now=now, attempt=export.attempts, worker=worker)
+            # Set before the move, whose audit insert flushes the row: one UPDATE, not two.
             export.claimed_by, export.claimed_at = worker, now
+            states.move(db, export, states.POSTING, now=now, attempt=export.attempts, worker=worker)
             db.commit()
             posted = _send(account, export, plan, sync)
         except DagskassaError as exc:
@@ -234,8 +235,9 @@ def _posted(
     export.external_ref = posted.ref if posted else "nothing to book"
     export.posted_json = voucher.to_dict()
     export.reverses_json = None
-    states.move(db, export, states.POSTED, now=now, ref=export.external_ref, adopted=adopted)
+    # Scheduled before the move, whose audit insert flushes the row: one UPDATE, not two.
     attachments.schedule(db, export, posted, now)
+    states.move(db, export, states.POSTED, now=now, ref=export.external_ref, adopted=adopted)
     db.commit()
     observe_posted(export.channel, export.z_report.received_at, now)
     return export.state

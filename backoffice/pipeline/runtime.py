@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import httpx
 from sqlalchemy.orm import Session
 
 from backoffice.models import Export, Store
@@ -16,7 +17,7 @@ from backoffice.pipeline.exporting import ExportRuntime
 from backoffice.pipeline.fence import ExportFence
 from backoffice.services.alerts import raise_alert
 from backoffice.services.fortnox import DbTokenStore, Fortnox, connection_row
-from backoffice.services.mapping import store_mapping
+from backoffice.services.mapping import settings_of, store_mapping
 from backoffice.services.switching import name
 from exporters.core.errors import FixData, Reconnect
 from exporters.providers import AccountingSession, get_provider
@@ -30,14 +31,15 @@ def utc_now() -> datetime:
 
 
 class OnceLoaded:
-    """An attempt's view of its connection's token store: the tokens are read (a transaction and a
-    decryption) once per attempt instead of before every request. Refreshing still goes to the store,
-    which re-reads the stored pair under the row lock; a token another process refreshed meanwhile is
-    answered 401 and refreshed the same way, so nothing is raced."""
+    """An attempt's view of its connection's token store: the tokens are the pair the attempt read with
+    the connection row, in its own transaction (no transaction of their own, decrypted once), instead of
+    a read before every request. Refreshing still goes to the store, which re-reads the stored pair under
+    the row lock; a token another process refreshed meanwhile is answered 401 and refreshed the same
+    way, so nothing is raced."""
 
-    def __init__(self, store: DbTokenStore) -> None:
+    def __init__(self, store: DbTokenStore, tokens: TokenSet | None = None) -> None:
         self.store = store
-        self._tokens: TokenSet | None = None
+        self._tokens = tokens
 
     def __getattr__(self, name: str):
         return getattr(self.store, name)
@@ -66,7 +68,11 @@ def accounting_runtime(
     BackOffice's tokens, one HTTP client per provider and one rate limiter per connection shared by every
     thread of this process. An export belongs to the system of its channel: a day the store booked in
     its previous system is refused, never sent to the new one."""
-    http = {provider: fortnox.http(provider) for provider in fortnox.provider_limiters}
+    # Every worker thread of the process shares the client and has at most one request under way, so the
+    # threads cap the pool: httpx's default keeps only 20 connections alive, and a worker with more
+    # threads would open a new connection for most requests (and queue at 100).
+    uncapped = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    http = {provider: fortnox.http(provider, uncapped) for provider in fortnox.provider_limiters}
     #: Fortnox financial years read per company, shared by the sessions of this runtime.
     years: dict[str, list] = defaultdict(list)
 
@@ -83,8 +89,12 @@ def accounting_runtime(
             )
         if row.status != "connected" or not row.tokens_enc:
             raise Reconnect(f"{system} is {row.status.replace('_', ' ')} for {store.name}", NOT_CONNECTED_FIX)
-        tokens = OnceLoaded(fortnox.token_store(row))
-        options = {"mapping": store_mapping(db, store), "now": now}
+        tokens = OnceLoaded(
+            fortnox.token_store(row), TokenSet.from_json(fortnox.cipher.decrypt(row.tokens_enc))
+        )
+        # The mapping is for invoices' rows only: read when the store invoices through the system.
+        invoicing = settings_of(db, store, create=False).invoicing
+        options = {"mapping": store_mapping(db, store) if invoicing else None, "now": now}
         if row.provider == "fortnox":
             options["years"] = years[tokens.connection_key]
         return get_provider(row.provider).open_session(
