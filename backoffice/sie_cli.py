@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "export",
         help="write a store's days as a SIE 4I file (the days are then booked through SIE only)",
         description="Write the vouchers of the store's Z-reports from --from to --to as a SIE 4I file, "
-        "and claim those days for the SIE channel. Days already posted through an API are refused.",
+        "and claim those days for the SIE channel. Days already posted through an API or marked as booked "
+        "by hand are refused.",
     )
     export.add_argument("--store", required=True, type=int, metavar="ID")
     export.add_argument("--from", dest="start", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD")

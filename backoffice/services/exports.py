@@ -108,10 +108,14 @@ def send_now(session: Session, store: Store, user: User, export: Export) -> str 
     return None
 
 
-def resend(session: Session, store: Store, user: User, export: Export) -> None:
-    """Post the day again (a correction after a mapping change is the pipeline's: reversal + new)."""
+def resend(session: Session, store: Store, user: User, export: Export) -> str | None:
+    """Post the day again (a correction after a mapping change is the pipeline's: reversal + new).
+    Returns why not (a state that never goes back, e.g. a day handed to a SIE file), or None."""
+    if READY not in states.TRANSITIONS[export.state] and export.state != READY:
+        return f"state {export.state}"
     export.attempts = 0
     _set_state(session, export, user, "export.resend", READY)
+    return None
 
 
 #: States from which a person may mark the day as already booked: not posted, and no send under way (an

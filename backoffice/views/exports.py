@@ -96,8 +96,8 @@ def act(store_id: int, z_report_id: int, action: str) -> Any:
         refused = exports.send_now(session, store, g.user, export)
         flash(refused if refused else _("Queued for posting."), "error" if refused else "ok")
     elif action == "resend":
-        exports.resend(session, store, g.user, export)
-        flash(_("Queued for posting."), "ok")
+        refused = exports.resend(session, store, g.user, export)
+        flash(refused if refused else _("Queued for posting."), "error" if refused else "ok")
     elif action == "attach_again":
         queued = attachments.retry(session, export, g.user, datetime.now(UTC))
         flash(_("The Z-report will be attached again.") if queued else _("Nothing to attach."), "ok")

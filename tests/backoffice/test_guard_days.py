@@ -204,10 +204,13 @@ def test_a_refused_day_goes_as_a_sie_file_instead(client, engine, world):
     sie = client.post(f"{url}/export", data={"csrf_token": token, "start": "2026-03-14", "end": "2026-03-14"})
     assert sie.status_code == 200
     assert [v.date for v in read_sie(sie.data).vouchers] == [D1]
-    # Asked twice (a second tab), nothing changes and nothing breaks.
+    # Asked twice (a second tab), nothing changes and nothing breaks; nor does it go back to the API.
     again = _act(client, world, export, "sie_instead")
     assert "sie_instead" in client.get(again.location).get_data(as_text=True)
     assert len(_actions(engine, "day.sie_instead")) == 1
+    resent = _act(client, world, export, "resend")
+    assert "state sie_instead" in client.get(resent.location).get_data(as_text=True)
+    assert _export(engine, D1).state == states.SIE_INSTEAD
 
 
 def test_a_send_without_an_answer_not_looked_up_since_keeps_the_day(client, engine, world):
