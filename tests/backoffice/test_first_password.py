@@ -110,3 +110,28 @@ def test_a_user_made_on_the_command_line_changes_the_password_too(app, engine, w
     )
     assert _change(client, "typed by the operator", NEW).status_code == 302
     assert client.get("/agency/").status_code == 200
+
+
+#: Pages anyone may open (signed in or not), and the change-password page itself.
+OPEN = {
+    "static",
+    "auth.login",
+    "auth.change_password",
+    "language",
+    "api.openapi",
+    "api.health",
+    "operations.metrics",
+}
+
+
+def test_every_page_leads_to_the_password_change_first(app, client, engine, world):
+    with Session(engine) as session:
+        session.scalars(select(User).where(User.email == world.admin_a)).one().must_change_password = True
+        session.commit()
+    sign_in(client, world.admin_a)
+    pages = [rule for rule in app.url_map.iter_rules() if "GET" in rule.methods and rule.endpoint not in OPEN]
+    assert len(pages) > 15
+    for rule in pages:
+        # Any id will do: the password comes before the page looks anything up.
+        response = client.get(re.sub(r"<[^>]+>", "1", rule.rule))
+        assert (response.location or "").startswith("/account/password"), rule.rule
