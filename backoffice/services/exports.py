@@ -279,7 +279,7 @@ def _unanswered_send(session: Session, export: Export) -> tuple[bool, bool]:
     finding nothing (an answered refusal needs no look). So a send may be in the books unseen exactly
     when the export's latest ``posting``/``uncertain`` entry is ``uncertain``. The entries name the day
     and Z number, not the register; when another export of the store shares both, any ``uncertain``
-    entry counts.
+    entry counts. An export that counts sends the log does not show is taken as unanswered.
     """
     record = export.z_report
     tail = f" {export.business_date.isoformat()} Z {record.z_number}"
@@ -293,7 +293,8 @@ def _unanswered_send(session: Session, export: Export) -> tuple[bool, bool]:
         .order_by(AuditEntry.id.desc())
     ).all()
     if not moves:
-        return False, False
+        # Sends counted since the last "send again" but none in the log: the log cannot vouch for them.
+        return bool(export.attempts), bool(export.attempts)
     shared = session.scalar(
         select(Export.id)
         .join(ZReportRecord, ZReportRecord.id == Export.z_report_id)

@@ -300,3 +300,14 @@ def test_a_corrected_day_keeps_the_api(client, engine, world):
     response = _act(client, world, export, "sie_instead")
     assert "posted before" in client.get(response.location).get_data(as_text=True)
     assert _export(engine, D1).state == states.REJECTED
+
+
+def test_sends_the_log_does_not_show_keep_the_day(client, engine, world):
+    export = _claimed_and_refused(engine, world, states.NEEDS_ATTENTION)
+    with Session(engine) as db:
+        db.get(Export, export.id).attempts = 2  # counted, but no move to posting in the audit log
+        db.commit()
+    sign_in(client, world.manager_a)
+    response = _act(client, world, export, "sie_instead")
+    assert "had no answer" in client.get(response.location).get_data(as_text=True)
+    assert _export(engine, D1).state == states.NEEDS_ATTENTION
