@@ -17,7 +17,8 @@ from __future__ import annotations
 import operator
 import re
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 from typing import Any
 
 from exporters.sie.errors import SieError
@@ -112,6 +113,11 @@ class SieReader:
         self._rows = Rows()
 
     def __iter__(self) -> Iterator[Item]:
+        return chain.from_iterable(self.batches())
+
+    def batches(self) -> Iterator[Sequence[Item]]:
+        """The records in file order, a batch at a time (a run of usual vouchers is one batch): iterating
+        over a batch is C code, and a whole file of vouchers passes no Python code per voucher."""
         findall, rows = LINE.findall, self._rows
         crc: int | None = None  # the running #KSUMMA while one is open
         closed_at = 0  # the line of the closing #KSUMMA
@@ -120,10 +126,12 @@ class SieReader:
         body: Body | None = None
         pending: list[Match] = []  # consecutive rows of the usual shape, converted at the next other line
         decoder = Decoder()
-        dates = rows.dates.__getitem__
+        dates = rows.raw_dates.__getitem__
         for encoding, whole in decoder.blocks(self._pieces):
-            usual = plan(whole, number, dates) if self._fast and crc is None and not closed_at else None
-            steps: list[Any] = [whole] if usual is None else _steps(usual)
+            usual = (
+                plan(whole, number, dates, encoding) if self._fast and crc is None and not closed_at else None
+            )
+            steps: list[Any] = [whole.decode(encoding)] if usual is None else _steps(usual)
             step_index = 0
             while step_index < len(steps):
                 step = steps[step_index]
@@ -132,7 +140,7 @@ class SieReader:
                     start, end = step
                     clean = head is None and body is None and not pending and crc is None and not closed_at
                     if clean and number + 1 == usual.vouchers[start].line:  # type: ignore[union-attr]
-                        yield from usual.vouchers[start:end]  # type: ignore[union-attr]
+                        yield usual.vouchers[start:end]  # type: ignore[union-attr]
                         number = usual.after[end - 1]  # type: ignore[union-attr]
                         continue
                     steps[step_index:] = [usual.rest(start)]  # type: ignore[union-attr]
@@ -163,7 +171,7 @@ class SieReader:
                     if 0 < k < last and body is not None and not pending and crc is None and not closed_at:
                         between = _BETWEEN.fullmatch(chunk)
                         if between is not None:  # }, #VER, { as the line by line path takes them
-                            yield self._voucher(head, body, head_line)  # type: ignore[arg-type]
+                            yield (self._voucher(head, body, head_line),)  # type: ignore[arg-type]
                             head, head_line = (
                                 self._usual_voucher_head(between.groups(), number + 2),
                                 number + 2,
@@ -196,7 +204,7 @@ class SieReader:
                         if brace:
                             if body is None or head is None:
                                 raise SieError(number, "} without an open voucher")
-                            yield self._voucher(head, body, head_line)
+                            yield (self._voucher(head, body, head_line),)
                             head = body = None
                             continue
                         if head is None and crc is None and not closed_at:
@@ -218,7 +226,7 @@ class SieReader:
                         if label == "KSUMMA":
                             crc, closed_at = self._ksumma(tokens, number, crc, head is not None)
                             if closed_at:
-                                yield Record("KSUMMA", (str(self.checksum),), number)
+                                yield (Record("KSUMMA", (str(self.checksum),), number),)
                             continue
                         if crc is not None:
                             fields = "".join(unquote(token, number) for token in tokens if token not in "{}")
@@ -236,13 +244,12 @@ class SieReader:
                             head, head_line = self._voucher_head(tokens, number), number
                         elif label == "KONTO":
                             name = unquote(tokens[2], number) if len(tokens) > 2 else ""
-                            yield Account(
-                                parse_account(tokens[1] if len(tokens) > 1 else '""', number), name, number
-                            )
+                            account = parse_account(tokens[1] if len(tokens) > 1 else '""', number)
+                            yield (Account(account, name, number),)
                         elif label in BALANCE_LABELS:
-                            yield self._balance(label, tokens, number)
+                            yield (self._balance(label, tokens, number),)
                         elif label in _HEADER_LABELS:
-                            yield self._record(label, tokens, number)
+                            yield (self._record(label, tokens, number),)
             if pending and crc is not None:  # the next block may be in another encoding
                 rows.add(body, pending, number + 1 - len(pending))
                 crc = rows.checksum(pending, encoding, crc)
@@ -382,15 +389,20 @@ class SieReader:
 
 
 def iter_sie(source: Source) -> Iterator[Item]:
-    """Yield the records of a SIE file one by one: :class:`Record` (identification and chart records),
+    """The records of a SIE file one by one: :class:`Record` (identification and chart records),
     :class:`Account`, :class:`Balance` and :class:`SieVoucher` (checked to balance).
 
     ``source`` is a path, the file's bytes, or a binary stream (read in blocks, not closed). Raises
     :class:`SieError` with the line number on anything it cannot take; a #KSUMMA that does not match is
-    found at its closing record, after the records before it have been yielded."""
+    found at its closing record, after the records before it have been yielded. Nothing is read before
+    the first record is asked for."""
+    return chain.from_iterable(_batches(source))
+
+
+def _batches(source: Source) -> Iterator[Sequence[Item]]:
     pieces, owned = open_source(source)
     try:
-        yield from SieReader(pieces)
+        yield from SieReader(pieces).batches()
     except OSError as exc:
         raise SieError(0, f"cannot read the file: {exc}", "check the file") from exc
     finally:

@@ -68,6 +68,8 @@ class Rows:
     def __init__(self) -> None:
         no_date: dict[Any, None] = {"": None, '""': None, None: None}  # None: a fast row without a date
         self.dates = _Memo(lambda text: parse_date(text, 0, "the transaction date"), no_date)
+        #: The same for a date field as bytes (the fast lane's), ``b'""'`` and None being none.
+        self.raw_dates = _Memo(lambda raw: self.dates[raw.decode("ascii")], {b'""': None, None: None})
         self.objects = _Memo(lambda inside: object_pairs(TOKEN.findall(inside), 0), {"": ()})
         self.quantities = _Memo(lambda text: parse_quantity(text, 0), {"": None, '""': None})
         self.accounts = _Memo(int, {})
