@@ -141,7 +141,7 @@ class SieReader:
                     clean = head is None and body is None and not pending and crc is None and not closed_at
                     if clean and number + 1 == usual.vouchers[start].line:  # type: ignore[union-attr]
                         yield usual.vouchers[start:end]  # type: ignore[union-attr]
-                        number = usual.after[end - 1]  # type: ignore[union-attr]
+                        number = usual.last_line(end - 1)  # type: ignore[union-attr]
                         continue
                     steps[step_index:] = [usual.rest(start)]  # type: ignore[union-attr]
                     continue

@@ -65,7 +65,6 @@ _STRIDE = 9  # the bytes before a voucher and the voucher's eight groups
 ORE = re.compile(rb"\} (-?[0-9]+)")
 #: Every byte but the ones a quoted field of a usual row must not hold, and the quote.
 _ORDINARY = bytes(sorted(set(range(256)) - set(b'"\\\n{}')))
-_NONE_IS_EMPTY = {None: b""}
 
 
 def _fields_are_plain(rows: bytes) -> bool:
@@ -99,15 +98,30 @@ def balanced(bodies: list[bytes], lines: list[int], history: list[bytes | None])
     return not any(map(totals.__getitem__, map(sub, accumulate(lines), count(1))))
 
 
+def _decoded(index: int, name: str) -> property:
+    """A text field of a :class:`UsualVoucher`, decoded when asked for (None stands for none: "")."""
+
+    def get(self: UsualVoucher) -> str:
+        return (tuple.__getitem__(self, index) or b"").decode(self.encoding)
+
+    return property(get, doc=f"The voucher's {name}.")
+
+
 class UsualVoucher(SieVoucher):
-    """A :class:`SieVoucher` read by the fast lane: balanced and valid, its rows made on first use.
+    """A :class:`SieVoucher` read by the fast lane: balanced and valid, its texts decoded and its rows made
+    on first use.
 
     It behaves as the :class:`SieVoucher` it stands for (fields, ``rows``, equality, hashing, iteration,
-    ``repr``, ``_replace``, ``_make``, pickling, copying); only the rows are made late. Inside the tuple the
-    rows' place holds their bytes (in the voucher's ``encoding``): C code that reads a tuple's items
-    directly (``json.dumps``) sees those, so hand such code ``voucher.eager()`` or ``voucher.to_dict()``."""
+    ``repr``, ``_replace``, ``_make``, pickling, copying). Inside the tuple the texts' and rows' places hold
+    their bytes (in the voucher's ``encoding``): C code that reads a tuple's items directly
+    (``json.dumps``) sees those, so hand such code ``voucher.eager()`` or ``voucher.to_dict()``."""
 
-    encoding = "cp437"  # of the rows' bytes (an ASCII block reads the same in any)
+    encoding = "cp437"  # of the bytes (an ASCII block reads the same in any)
+
+    series = _decoded(0, "series")  # type: ignore[assignment]
+    number = _decoded(1, "number")  # type: ignore[assignment]
+    text = _decoded(3, "text")  # type: ignore[assignment]
+    sign = _decoded(5, "sign")  # type: ignore[assignment]
 
     @property  # type: ignore[override]
     def rows(self) -> tuple[SieTrans, ...]:  # type: ignore[override]
@@ -126,8 +140,19 @@ class UsualVoucher(SieVoucher):
         made = self.__dict__.get("_eager")
         if made is None:
             series, number, when, text, registered, sign, rows, _, _, line = tuple.__iter__(self)
+            encoding = self.encoding
             made = tuple.__new__(
-                SieVoucher, (series, number, when, text, registered, sign, *_rows(rows, self.encoding), line)
+                SieVoucher,
+                (
+                    series.decode(encoding),
+                    number.decode(encoding),
+                    when,
+                    (text or b"").decode(encoding),
+                    registered,
+                    (sign or b"").decode(encoding),
+                    *_rows(rows, encoding),
+                    line,
+                ),
             )
             self.__dict__["_eager"] = made
         return made
@@ -214,20 +239,25 @@ def _rows(rows: bytes, encoding: str) -> tuple[tuple[SieTrans, ...], ...]:
 class Plan:
     """A block of lines as the bytes between usual vouchers and those vouchers, already made and checked.
 
-    ``parts`` is the block split by :data:`USUAL`; ``vouchers[j]`` comes after ``between(j)``; ``after[j]``
-    is the number of the last line of voucher ``j``; ``newline`` the line end of the block's usual vouchers.
+    ``parts`` is the block split by :data:`USUAL`; ``vouchers[j]`` comes after ``between(j)``; ``starts``
+    holds the first line of each between and each voucher, in turn, and the line after the block;
+    ``newline`` is the line end of the block's usual vouchers.
     """
 
     def __init__(
-        self, parts: list[Any], vouchers: list[UsualVoucher], after: list[int], newline: bytes, encoding: str
+        self, parts: list[Any], vouchers: list[UsualVoucher], starts: list[int], newline: bytes, encoding: str
     ) -> None:
         self.parts = parts
         self.vouchers = vouchers
-        self.after = after
+        self.starts = starts
         self.newline = newline
         self.encoding = encoding
         #: Indexes ``j`` whose :meth:`between` is not empty.
         self.betweens = list(compress(range(len(vouchers) + 1), parts[::_STRIDE]))
+
+    def last_line(self, j: int) -> int:
+        """The number of the last line of voucher ``j`` (its ``}``)."""
+        return self.starts[2 * j + 2] - 1
 
     def between(self, j: int) -> str:
         """The whole lines before voucher ``j`` (after voucher ``j - 1``); ``j == len(vouchers)``: the rest."""
@@ -275,39 +305,27 @@ def plan(block: bytes, number: int, dates: Callable[[bytes], Any], encoding: str
         registered = list(map(dates, parts[5::_STRIDE]))
     except SieError:
         return None
-    # Lines before each voucher's #VER and to its }: the text before it, then its rows and 3.
+    # Lines of the bytes before each voucher, and of the voucher: its #VER, {, rows and }.
     spans = chain.from_iterable(
         zip(map(bytes.count, betweens, repeat(b"\n")), map((2).__add__, lines), strict=False)
     )
-    ends = list(accumulate(spans, initial=number))
-    # The fields of the #VER lines, decoded at once (none holds a line end).
-    texts, signs = parts[4::_STRIDE], parts[6::_STRIDE]
-    count = len(bodies)
-    fields = b"\n".join(
-        chain(
-            parts[1::_STRIDE],
-            parts[2::_STRIDE],
-            map(_NONE_IS_EMPTY.get, texts, texts),
-            map(_NONE_IS_EMPTY.get, signs, signs),
-        )
-    )
-    decoded = fields.decode(encoding).split("\n")
+    starts = list(accumulate(spans, initial=number + 1))
     vouchers = list(
         map(
             tuple.__new__,
             repeat(VOUCHER_CLASSES[encoding]),
             zip(
-                decoded[:count],
-                decoded[count : 2 * count],
+                parts[1::_STRIDE],
+                parts[2::_STRIDE],
                 when,
-                decoded[2 * count : 3 * count],
+                parts[4::_STRIDE],
                 registered,
-                decoded[3 * count :],
+                parts[6::_STRIDE],
                 bodies,
                 repeat(()),
                 repeat(()),
-                map((1).__add__, ends[1::2]),
+                starts[1::2],
             ),
         )
     )
-    return Plan(parts, vouchers, ends[2::2], newline, encoding)
+    return Plan(parts, vouchers, starts, newline, encoding)
