@@ -18,6 +18,7 @@ import operator
 import re
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
+from decimal import MAX_PREC, Context, localcontext
 from itertools import chain
 from typing import Any
 
@@ -83,6 +84,8 @@ _BETWEEN = re.compile(
 )
 _new_tuple = tuple.__new__
 _amount = operator.itemgetter(2)
+#: Sums of amounts kept exact: the default 28 digits would round a sum of huge amounts away from 0.
+_EXACT = Context(prec=MAX_PREC)
 
 
 def _steps(usual: Plan) -> list[Any]:
@@ -377,7 +380,8 @@ class SieReader:
     def _voucher(head: list[Any], body: Body, line: int) -> SieVoucher:
         rows, added, removed = body
         voucher = _new_tuple(SieVoucher, (*head, tuple(rows), tuple(added), tuple(removed), line))
-        total = sum(map(_amount, rows))
+        with localcontext(_EXACT):
+            total = sum(map(_amount, rows))
         if total:
             raise SieError(
                 line,
