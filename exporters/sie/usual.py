@@ -43,17 +43,21 @@ def _usual(cr: bytes, quoted: bytes) -> re.Pattern[bytes]:
     """A whole voucher of the usual shape with line ends ``cr + LF``, from its #VER to the LF after its
     ``}``. Groups: series, number, date, text, registration date, sign, the rows' bytes (the line end
     before the first row, then each row with its line end: a voucher has as many rows as its rows' bytes
-    have LFs, less one) and, when the voucher has #RTRANS or #BTRANS rows, the R or B of the last one. It starts with a literal ``#VER``, so a search skips to the next voucher fast; that the
-    match starts a line is checked after (:func:`plan`). Every repetition is possessive: what one takes
-    never has to be given back for the rest to match, and not keeping the way back is what makes it fast.
+    have LFs, less one) and, when the voucher has #RTRANS or #BTRANS rows, the R or B of the last one.
+
+    It starts with a literal ``#VER``, so a search skips to the next voucher fast; that the match starts a
+    line is checked after (:func:`plan`). Every repetition is possessive: what one takes never has to be
+    given back for the rest to match, and not keeping the way back is what makes it fast. An optional
+    field is a branch ``(?:X|)`` instead (cheaper than a possessive ``?+``): X starts with a space (or the
+    point of a quantity) and what follows it never does, so the empty branch cannot match where X did.
     """
     field = _FIELD
     objects = rb"\{(?:\}|[0-9]++ " + quoted + rb"(?: [0-9]++ " + quoted + rb")*+\})"
-    quantity = rb'(?:-?+[0-9]++(?:\.[0-9]++)?+|"")'
-    tail = rb'(?: (?:\3|"")(?: ' + quoted + rb"(?: " + quantity + rb"(?: " + quoted + rb")?+)?+)?+)?+"
-    row = rb"#([RB])?+TRANS [0-9]++ " + objects + rb" -?+[0-9]++\.[0-9]{2}" + tail + cr + rb"\n"
+    quantity = rb'(?:-?+[0-9]++(?:\.[0-9]++|)|"")'
+    tail = rb'(?: (?:\3|"")(?: ' + quoted + rb"(?: " + quantity + rb"(?: " + quoted + rb"|)|)|)|)"
+    row = rb"#(?:TRANS|([RB])TRANS) [0-9]++ " + objects + rb" -?+[0-9]++\.[0-9]{2}" + tail + cr + rb"\n"
     head = rb"#VER " + field + b" " + field + rb" ([0-9]{8})(?: " + field
-    head += rb'(?: ([0-9]{8}|"")(?: ' + field + rb")?+)?+)?+" + cr + rb"\n"
+    head += rb'(?: ([0-9]{8}|"")(?: ' + field + rb"|)|)|)" + cr + rb"\n"
     return re.compile(head + rb"\{" + cr + rb"(\n(?:" + row + rb")*+)\}" + cr + rb"\n")
 
 
