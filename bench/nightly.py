@@ -46,7 +46,7 @@ from backoffice.auth import create_user
 from backoffice.db import begin_read, make_engine, make_sessionmaker
 from backoffice.migrate import upgrade
 from backoffice.models import AGENCY_ADMIN, Agency, Export, ExportLease, MappingEntry, Store, User
-from backoffice.pipeline import states
+from backoffice.pipeline import attachments, states
 from backoffice.pipeline.runtime import fortnox_runtime
 from backoffice.pipeline.worker import ExportWorker, run_workers
 from backoffice.services import fortnox as fortnox_service
@@ -398,10 +398,17 @@ def main() -> None:
         with Session(engine) as db:
             begin_read(db)  # the watcher takes no write turn from the workers on SQLite
             done = Counter(db.scalars(select(Export.state)))
+            attaching = db.scalar(
+                select(func.count()).select_from(Export).where(Export.attachment_state == attachments.PENDING)
+            )
             leased.append(
                 db.scalar(select(func.count()).select_from(ExportLease).where(ExportLease.holder != ""))
             )
-        if done[states.POSTED] + done[states.REJECTED] + done[states.NEEDS_ATTENTION] >= total:
+        # The night is done when every day is booked (or refused) and its Z-report is on its voucher.
+        if (
+            done[states.POSTED] + done[states.REJECTED] + done[states.NEEDS_ATTENTION] >= total
+            and not attaching
+        ):
             break
         time.sleep(0.05)
     wall = time.perf_counter() - started

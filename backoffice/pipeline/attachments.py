@@ -27,7 +27,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backoffice.audit import record
@@ -74,39 +74,45 @@ def schedule(db: Session, export: Export, posted: PostedVoucher | None, now: dat
 
 def attach_due(
     sessions: sessionmaker,
-    export_id: int,
+    db: Session,
+    export: Export,
     open_session: Callable[[Session, Export], AccountingSession],
     now: Callable[[], datetime],
     rng: random.Random | None = None,
 ) -> str | None:
-    """Try the export's attachment if it is due; return its state. No transaction is open while the
-    accounting system is called; ``open_session(db, export)`` opens the store's session."""
-    with sessions() as db:
-        export = db.get(Export, export_id, with_for_update=True)
-        if export is None or export.state != states.POSTED or export.attachment_state != PENDING:
-            return export.attachment_state if export is not None else None
-        if export.attachment_due_at is not None and export.attachment_due_at > _naive(now()):
-            return PENDING
-        export.attachment_attempts += 1
-        upload_ref = export.attachment_ref
-        # Committed before the first call: a try after a crash is never taken for the first one, nor
-        # one a person asked for after failures (the error stays until a try succeeds).
-        first_try = export.attachment_attempts == 1 and upload_ref is None and export.attachment_error is None
-        z_report = load_z_report(export.z_report)
-        posted = _posted_voucher(export.attachment_target)
-        voucher = Voucher.from_dict(export.posted_json) if export.posted_json else None
-        try:
-            if posted is None and voucher is None:
-                raise NotFound(f"export {export.id} keeps no posted voucher to attach the Z-report to")
-            account = open_session(db, export)
-        except DagskassaError as exc:
-            return _failed(db, export, exc, now(), rng)
-        db.commit()
+    """Try the export's attachment if it is due; return its state. ``export`` was read under its row
+    lock by ``db``, whose transaction this commits (or rolls back) before the accounting system is
+    called: no transaction is open meanwhile. ``open_session(db, export)`` opens the store's session."""
+    if export.state != states.POSTED or export.attachment_state != PENDING:
+        db.rollback()
+        return export.attachment_state
+    if export.attachment_due_at is not None and export.attachment_due_at > _naive(now()):
+        db.rollback()
+        return PENDING
+    export_id, store, subject = export.id, export.store, _subject(export)
+    export.attachment_attempts += 1
+    upload_ref = export.attachment_ref
+    # Committed before the first call: a try after a crash is never taken for the first one, nor
+    # one a person asked for after failures (the error stays until a try succeeds).
+    first_try = export.attachment_attempts == 1 and upload_ref is None and export.attachment_error is None
+    z_report = load_z_report(export.z_report)
+    posted = _posted_voucher(export.attachment_target)
+    voucher = Voucher.from_dict(export.posted_json) if export.posted_json else None
+    try:
+        if posted is None and voucher is None:
+            raise NotFound(f"export {export.id} keeps no posted voucher to attach the Z-report to")
+        account = open_session(db, export)
+    except DagskassaError as exc:
+        return _failed(db, export, exc, now(), rng)
+    db.commit()
+    uploaded = upload_ref
 
     def remember(ref: str) -> None:
+        nonlocal uploaded
         with sessions() as db:
-            db.get(Export, export_id).attachment_ref = ref
+            db.execute(update(Export).where(Export.id == export_id).values(attachment_ref=ref))
             db.commit()
+        uploaded = ref
 
     try:
         if posted is None:
@@ -126,22 +132,24 @@ def attach_due(
     except DagskassaError as exc:
         with sessions() as db:
             return _failed(db, db.get(Export, export_id), exc, now(), rng)
+    if ref is not None:
+        uploaded = str(ref)
     with sessions() as db:
-        export = db.get(Export, export_id)
-        export.attachment_state = ATTACHED
-        export.attachment_ref = str(ref) if ref is not None else export.attachment_ref
-        export.attachment_error = export.attachment_fix = None
-        export.attachment_due_at = None
-        record(
-            db,
-            None,
-            "export.attached",
-            store=export.store,
-            subject=_subject(export),
-            ref=export.attachment_ref,
+        # Plain statements: the row and what the audit entry names were read by the first transaction.
+        db.execute(
+            update(Export)
+            .where(Export.id == export_id)
+            .values(
+                attachment_state=ATTACHED,
+                attachment_ref=uploaded,
+                attachment_error=None,
+                attachment_fix=None,
+                attachment_due_at=None,
+            )
         )
+        record(db, None, "export.attached", store=store, subject=subject, ref=uploaded)
         db.commit()
-        return ATTACHED
+    return ATTACHED
 
 
 def retry(db: Session, export: Export, actor: User | None, now: datetime) -> bool:

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from backoffice.models import Export, Store, SyncSettings
+from backoffice.models import Export, Store, SyncSettings, ZReportRecord
 from backoffice.operations.metrics import observe_posted
 from backoffice.pipeline import attachments, states
 from backoffice.pipeline.fence import ExportFence
@@ -105,18 +106,33 @@ def attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, work
         return _attempt(sessions, export_id, runtime, worker)
 
 
+def load_export(db: Session, export_id: int) -> Export | None:
+    """The export under its row lock, with its store, its Z-report and the store's sync settings read by
+    the same statement: an attempt needs them all, and each would otherwise be a query of its own."""
+    row = db.execute(
+        select(Export, Store, ZReportRecord, SyncSettings)
+        .join(Store, Store.id == Export.store_id)
+        .join(ZReportRecord, ZReportRecord.id == Export.z_report_id)
+        .outerjoin(SyncSettings, SyncSettings.store_id == Export.store_id)
+        .where(Export.id == export_id)
+        .with_for_update(of=Export)
+    ).first()
+    return None if row is None else row[0]
+
+
 def _attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, worker: str) -> str:
     with sessions() as db:
-        export = db.get(Export, export_id, with_for_update=True)
+        export = load_export(db, export_id)
         if export is None:
             return "gone"
         now = runtime.now()
         stale_posting = export.state == states.POSTING
         if export.state not in states.DUE_STATES and not stale_posting:
+            if export.state == states.POSTED:  # due for its Z-report attachment (see worker.due_condition)
+                attachments.attach_due(sessions, db, export, runtime.open_session, runtime.now, runtime.rng)
+                return states.POSTED
             state = export.state
             db.commit()
-            if state == states.POSTED:  # due for its Z-report attachment (see worker.due_condition)
-                attachments.attach_due(sessions, export_id, runtime.open_session, runtime.now, runtime.rng)
             return state
         store = export.store
         sync = settings_of(db, store)
