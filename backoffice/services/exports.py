@@ -118,6 +118,19 @@ def resend(session: Session, store: Store, user: User, export: Export) -> str | 
     return None
 
 
+WORKER_AT_IT = "a worker is sending the day right now: try again in a minute"
+
+
+def _worker_at_it(session: Session, export: Export) -> bool:
+    """Whether an attempt at the export is under way (PostgreSQL: its fence, see
+    ``backoffice.pipeline.fence``). If not, the fence is held until the caller's transaction ends, so no
+    attempt starts before the person's change is committed. SQLite: False (one writer at a time)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    key = {"cls": FENCE_CLASS, "id": export.id}
+    return not session.execute(text("SELECT pg_try_advisory_xact_lock(:cls, :id)"), key).scalar()
+
+
 #: States from which a person may mark the day as already booked: not posted, and no send under way (an
 #: unanswered one, ``uncertain``, the manager may settle by looking in the books).
 MARKABLE = (*SENDABLE, states.UNCERTAIN)
@@ -129,6 +142,8 @@ def mark_booked(session: Session, store: Store, user: User, export: Export) -> s
     channel that holds the day already keeps it). Returns why not, or None."""
     if export.state not in MARKABLE:
         return f"state {export.state}"
+    if _worker_at_it(session, export):
+        return WORKER_AT_IT
     claim = day_claims.claim_booked_by_hand(session, store.id, export.business_date, user.email)
     export.external_ref = export.external_ref or "marked by hand"
     states.move(
@@ -253,13 +268,8 @@ def _not_releasable(session: Session, export: Export) -> str | None:
         )
     if export.revision or export.posted_at or export.posted_json or export.reverses_json:
         return "a voucher of it was posted before (it was corrected since): correct it instead"
-    if (
-        session.get_bind().dialect.name == "postgresql"
-        and not session.execute(
-            text("SELECT pg_try_advisory_xact_lock(:cls, :id)"), {"cls": FENCE_CLASS, "id": export.id}
-        ).scalar()
-    ):
-        return "a worker is at it right now: try again in a minute"
+    if _worker_at_it(session, export):
+        return WORKER_AT_IT
     sent, unanswered = _unanswered_send(session, export)
     if unanswered:
         return (

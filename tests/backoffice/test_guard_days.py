@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -311,3 +312,24 @@ def test_sends_the_log_does_not_show_keep_the_day(client, engine, world):
     response = _act(client, world, export, "sie_instead")
     assert "had no answer" in client.get(response.location).get_data(as_text=True)
     assert _export(engine, D1).state == states.NEEDS_ATTENTION
+
+
+def test_a_day_a_worker_is_sending_is_left_alone(client, engine, world):
+    """PostgreSQL: a person's mark or hand-over waits for an attempt under way (its export fence); SQLite
+    has one writer at a time."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the export fence is a PostgreSQL advisory lock across processes")
+    export = _claimed_and_refused(engine, world, states.POSTING, states.REJECTED)
+    sign_in(client, world.manager_a)
+    with ExportFence(engine).hold(export.id) as alone:
+        assert alone
+        for action in ("mark_booked", "sie_instead"):
+            response = _act(client, world, export, action)
+            assert "a worker is sending the day right now" in client.get(response.location).get_data(
+                as_text=True
+            )
+    assert _export(engine, D1).state == states.REJECTED
+    with Session(engine) as db:
+        assert claimed_days(db, world.store_a) == {D1: "fortnox"}
+    _act(client, world, export, "mark_booked")  # the attempt is over: now it goes
+    assert _export(engine, D1).state == states.POSTED
