@@ -8,7 +8,7 @@ a transition the machine does not have and writes the audit entry in the same tr
                   '-> needs_attention        (unmapped key, failed preflight, reconnect) -> ready
                   '-> held_duplicate         (the day already booked there) -> the manager decides
     received | rejected | needs_attention -> sie_instead (the manager books the day through a SIE file
-                                                          instead; terminal, see services.exports)
+                                                          instead; terminal, see services.sie_instead)
 """
 
 from __future__ import annotations

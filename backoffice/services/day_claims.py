@@ -8,7 +8,7 @@ transaction it commits before the first send; the SIE export claims its days for
 booked" claims the day for ``manual``; each is refused (:class:`DaysClaimed`, listing every day and who
 holds it, for a day booked by hand who marked it and when) when another channel got there first.
 A day the API claimed but never booked may be released to go as a SIE file instead
-(``backoffice.services.exports.book_as_sie``).
+(``backoffice.services.sie_instead``).
 
 ``SyncSettings.sync_from`` is the integration's start date: the first business day it may send
 (:func:`check_sync_from`). Turning the sync on over days already exported as SIE asks for a start date

@@ -16,7 +16,7 @@ from backoffice.models import Export, RefusedReport, ZReportRecord
 from backoffice.notify import refused as refused_reports
 from backoffice.pipeline import attachments
 from backoffice.pipeline.corrections import correct
-from backoffice.services import day_claims, exports
+from backoffice.services import day_claims, exports, sie_instead
 from backoffice.views.common import current_store
 
 bp = Blueprint("exports", __name__, url_prefix="/stores/<int:store_id>/exports")
@@ -45,7 +45,7 @@ def index(store_id: int) -> Any:
         store=store,
         records=records,
         refused=refused,
-        sie_instead_from=exports.SIE_INSTEAD_FROM,
+        sie_instead_from=sie_instead.SIE_INSTEAD_FROM,
     )
 
 
@@ -77,7 +77,7 @@ def detail(store_id: int, z_report_id: int) -> Any:
         error=error,
         claim=day_claims.claim_of(session, store.id, record.business_date),
         holders=day_claims.HOLDERS,
-        sie_instead_from=exports.SIE_INSTEAD_FROM,
+        sie_instead_from=sie_instead.SIE_INSTEAD_FROM,
     )
 
 
@@ -102,7 +102,7 @@ def act(store_id: int, z_report_id: int, action: str) -> Any:
         queued = attachments.retry(session, export, g.user, datetime.now(UTC))
         flash(_("The Z-report will be attached again.") if queued else _("Nothing to attach."), "ok")
     elif action == "sie_instead":
-        refused = exports.book_as_sie(session, store, g.user, export)
+        refused = sie_instead.book_as_sie(session, store, g.user, export)
         if refused:
             session.rollback()
         flash(
