@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exporters.sie import SieError, SieReader, SieVoucher, read_sie
-from exporters.sie.usual import UsualVoucher, Utf8UsualVoucher
+from exporters.sie.rows import Rows
+from exporters.sie.usual import UsualVoucher, Utf8UsualVoucher, plan
 from tests.sie.test_fast_path import assert_same, pieces
 
 HEAD = '#FLAGGA 0\n#FORMAT PC8\n#SIETYP 4\n#FNAMN "Bänkbutiken AB"\n'
@@ -166,3 +167,21 @@ def _sie_file(draw: st.DrawFn) -> bytes:
 @given(_sie_file(), st.sampled_from([1 << 16, 37, 200]))
 def test_generated_hostile_vouchers_read_the_same_by_both_paths(data, size):
     assert_same(data, size)
+
+
+def test_a_plan_gives_back_the_lines_as_written_from_any_voucher():
+    vouchers = [
+        _voucher(1, ["#TRANS 1910 {} 5.00", '#TRANS 3001 {1 "KS1"} -5.00 20260314 "a" 2 "b"']),
+        _voucher(2, ['#BTRANS 1910 {} 1.00 "" "" ""', "#TRANS 1910 {} 0.00"]),
+        '#VER "K" "3" 20260314\n{\n}\n#OKÄND 1\n',
+        _voucher(4, ["#TRANS 1910 {} 5.00", "#TRANS 3001 {} -5.00"]),
+    ]
+    for newline in ("\r\n", "\n"):
+        data = _file(vouchers, newline)
+        usual = plan(data, 0, Rows().raw_dates.__getitem__, "cp437")
+        assert usual is not None and len(usual.vouchers) == 4
+        text = data.decode("cp437")
+        assert usual.between(0) + usual.rest(0) == text
+        assert (
+            all(text.endswith(usual.rest(j)) for j in range(4)) and usual.between(3) == "#OKÄND 1" + newline
+        )
