@@ -4,7 +4,8 @@ Standard library and ``exporters`` (core, providers) only: functions over bytes,
 (``tests/sie/test_purity.py``). The modules:
 
 - ``text.py``: bytes to lines of text (CP437 or UTF-8), lines to fields;
-- ``reader.py`` and ``rows.py``: ``iter_sie``, the streaming reader; ``document.py``: ``read_sie``;
+- ``reader.py`` and ``rows.py``: ``iter_sie``, the streaming reader; ``usual.py``: its fast lane (whole
+  vouchers of the usual shape over the file's bytes); ``document.py``: ``read_sie``;
 - ``model.py``: what the reader yields; ``writer.py``: ``write_sie_4i``;
 - ``export.py``: the SIE export channel; ``guard.py``: the double-import guard, layers 1 and 3.
 """
