@@ -3,7 +3,8 @@ was seen, or what is wrong and the fix; ``warn`` for what works but deserves a l
 
 The checks, in order, each skipped with a word when one before it failed that it needs: configuration,
 the accounting systems' app credentials, the database (reachable, migrated to the newest revision), the
-stored tokens (every connection's tokens open with the configured keys; never printed), the scheduler
+stored tokens (every connection's tokens open with the configured keys; never printed), the day claims
+(how many days each channel holds: an accounting system's API, a SIE file, by hand), the scheduler
 (a heartbeat younger than a few minutes, its jobs' last runs), SMTP (connect, EHLO, NOOP).
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,7 @@ from backoffice.migrate import alembic_config
 from backoffice.models import FortnoxConnection, Store
 from backoffice.notify.mail import smtp_connection
 from backoffice.operations.models import HEARTBEAT, JobRun, SchedulerHeartbeat
+from backoffice.services.day_claims import HOLDERS, DayClaim
 from config.settings import Settings, SettingsError
 from exporters.fortnox.crypto import CannotDecrypt, TokenCipher
 
@@ -172,6 +174,27 @@ def check_tokens(settings: Settings, engine: Engine) -> Iterator[Finding]:
         )
 
 
+def check_day_claims(engine: Engine) -> Finding:
+    """How many days each channel holds (one channel per day, DESIGN.md section 7); a channel this
+    version does not know would let a day through every guard, so it fails."""
+    with engine.connect() as connection:
+        counts = dict(
+            connection.execute(select(DayClaim.channel, func.count()).group_by(DayClaim.channel)).all()
+        )
+    unknown = sorted(set(counts) - set(HOLDERS))
+    if unknown:
+        listed = ", ".join(f"{channel!r} ({counts[channel]} days)" for channel in unknown)
+        return Finding(
+            FAIL,
+            "day claims",
+            f"channels this version does not know: {listed}: a newer version wrote them; install it here too",
+        )
+    if not counts:
+        return Finding(OK, "day claims", "no day claimed yet")
+    held = ", ".join(f"{HOLDERS[channel]} {counts[channel]}" for channel in HOLDERS if channel in counts)
+    return Finding(OK, "day claims", f"{sum(counts.values())} days, each through one channel: {held}")
+
+
 def check_scheduler(engine: Engine, now: datetime, alive_within: timedelta) -> Iterator[Finding]:
     """The leader's heartbeat (naive UTC ``now``) and each job's last run."""
     with engine.connect() as connection:
@@ -257,10 +280,16 @@ def run_checks(settings: Settings, now: datetime, alive_within: timedelta) -> li
     engine, found = open_database(settings)
     findings += found
     if engine is None:
-        findings.append(Finding(SKIP, "stored tokens, scheduler", "not checked until the database is ready"))
+        findings.append(
+            Finding(SKIP, "stored tokens, day claims, scheduler", "not checked until the database is ready")
+        )
     else:
         try:
-            findings += [*check_tokens(settings, engine), *check_scheduler(engine, now, alive_within)]
+            findings += [
+                *check_tokens(settings, engine),
+                check_day_claims(engine),
+                *check_scheduler(engine, now, alive_within),
+            ]
         finally:
             engine.dispose()
     findings.append(check_smtp(settings))
