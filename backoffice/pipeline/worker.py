@@ -36,6 +36,7 @@ from sqlalchemy import String, and_, cast, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from backoffice.db import begin_read
 from backoffice.models import Export, ExportLease, FortnoxConnection, Store
 from backoffice.pipeline import attachments, states
 from backoffice.pipeline.exporting import ExportRuntime, attempt
@@ -117,6 +118,8 @@ class ExportWorker:
         random order spreads them over the tenants instead of all trying the first. The lease runs from
         the clock read inside the transaction, after any wait for it, not from before the wait.
         """
+        if not self._free_tenant_due(skip):
+            return None
         with self.sessions() as db:
             db.connection()  # begin: on SQLite this waits for the write turn
             now = self.runtime.now()
@@ -151,6 +154,29 @@ class ExportWorker:
             db.commit()
         self._hold(key, now)
         return key, ids
+
+    def _free_tenant_due(self, skip: Iterable[str]) -> bool:
+        """Whether some tenant with due exports (none of ``skip``) has a lease free to take: one read,
+        without the write turn a claim waits for. Idle workers look every second while others work, and
+        most looks find every such tenant held. A tenant seen free here may be taken before the claim;
+        the claim decides."""
+        with self.sessions() as db:
+            begin_read(db)
+            now = self.runtime.now()
+            due = set(self.due_tenants(db, now)) - set(skip)
+            if not due:
+                return False
+            held = set(
+                db.scalars(
+                    select(ExportLease.key).where(
+                        ExportLease.key.in_(due),
+                        ExportLease.expires_at >= now,
+                        ExportLease.holder != self.resting,
+                    )
+                )
+            )
+            db.rollback()
+        return bool(due - held)
 
     def _hold(self, key: str, renewed_at: datetime) -> None:
         with self._held_lock:
