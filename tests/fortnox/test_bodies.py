@@ -8,6 +8,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from config.bas import bas_default_mapping_data
 from exporters.core import BuildOptions, FixData, build_voucher, parse_mapping, parse_z_report
@@ -27,6 +29,23 @@ def test_decimals_go_out_as_exact_json_numbers_and_floats_are_refused() -> None:
     )
     with pytest.raises(TypeError):
         encode_json({"Debit": 0.1})
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(st.characters(max_codepoint=126)), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(JSON_VALUES)
+def test_anything_but_money_is_written_as_json_writes_it(value) -> None:
+    """Strings are escaped by json's own functions: a value without a Decimal comes out byte for byte as
+    json.dumps writes it (keys ASCII here: the encoder escapes keys to ASCII, values not)."""
+    assert encode_json(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def test_voucher_body_carries_marker_rows_and_dimensions() -> None:
