@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -51,3 +51,19 @@ def make_voucher() -> Callable[..., Voucher]:
 @pytest.fixture
 def company() -> Company:
     return Company("Exempelkrogen AB", "556677-8899")
+
+
+@pytest.fixture(scope="module", params=["C", "Python"])
+def lane(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The fast lane's balance check in C (``exporters.sie._speedups``, skipped where it is not built) or
+    in pure Python; module-scoped so hypothesis tests can use it (``usefixtures("lane")``)."""
+    from exporters.sie import usual
+
+    if request.param == "C" and usual._built is None:
+        pytest.skip("the C accelerator is not built here")
+    saved = usual.accelerator
+    usual.accelerator = usual._built if request.param == "C" else None
+    try:
+        yield request.param
+    finally:
+        usual.accelerator = saved

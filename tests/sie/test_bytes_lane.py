@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +17,8 @@ from exporters.sie import SieError, SieReader, SieVoucher, read_sie
 from exporters.sie.rows import Rows
 from exporters.sie.usual import UsualVoucher, Utf8UsualVoucher, plan
 from tests.sie.test_fast_path import assert_same, pieces
+
+pytestmark = pytest.mark.usefixtures("lane")  # the C and the pure-Python fast lane
 
 HEAD = '#FLAGGA 0\n#FORMAT PC8\n#SIETYP 4\n#FNAMN "Bänkbutiken AB"\n'
 

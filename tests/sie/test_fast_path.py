@@ -10,12 +10,15 @@ import random
 import re
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exporters.sie import SieError, SieReader, SieVoucher
 from exporters.sie.usual import UsualVoucher
 from tests.sie.conftest import SIE_FILES
+
+pytestmark = pytest.mark.usefixtures("lane")  # the C and the pure-Python fast lane
 
 DIFFERENTIAL = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ODD = 0.02  # how often a row takes an unusual (but valid) shape of each kind

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +14,8 @@ from exporters.core.voucher import Voucher, VoucherRow
 from exporters.sie import SieError, iter_sie, read_sie
 from exporters.sie.writer import Company, voucher_text, write_sie_4i
 from tests.sie.conftest import SIE_FILES
+
+pytestmark = pytest.mark.usefixtures("lane")  # the C and the pure-Python fast lane
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 VALID = [path.read_bytes() for path in SIE_FILES]
