@@ -7,7 +7,9 @@ object lists, transaction dates, some #RTRANS/#BTRANS) in a temporary directory,
   whole, decoded (CP437) and split at LF, the last partial line carried to the next block. Each block size
   in ``BLOCK_SIZES`` is timed and the fastest one is the baseline (smaller blocks stay in the CPU cache);
 - for information, reading line by line and decoding each line (what the first version measured against);
-- reader: ``iter_sie`` over the same file, every voucher parsed and checked to balance;
+- reader: ``iter_sie`` over the same file, every voucher parsed and checked to balance, in the lane it
+  takes here (the usual vouchers' balance checked by the C accelerator ``exporters.sie._speedups`` when it
+  is built, else in pure Python), and for information the same with the pure-Python lane forced;
 - for information, the floor of the reader's fast lane: the same blocks as bytes (the fast lane decodes
   nothing it checks), every voucher found and checked by the usual-voucher regular expression and every
   amount taken as whole öre for the balance check, and nothing else (no voucher made, nothing yielded):
@@ -37,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from exporters.sie import SieVoucher, iter_sie
+from exporters.sie import SieVoucher, iter_sie, usual
 from exporters.sie.text import Decoder
 from exporters.sie.usual import USUAL, balanced
 
@@ -129,17 +131,18 @@ def decode_and_split(path: Path, block_size: int) -> int:
     return lines
 
 
-def fast_lane_floor(path: Path) -> int:
+def fast_lane_floor(path: Path, check=balanced) -> int:
     """What the reader's fast lane cannot do without: the file's bytes read a block at a time (not
     decoded), split into usual vouchers by the one regular expression that checks every field, and every
     amount taken as whole öre for each voucher's balance check (:func:`exporters.sie.usual.balanced`);
-    nothing made, nothing yielded. The ceiling of this way of reading."""
+    nothing made, nothing yielded. The ceiling of this way of reading (``check=usual.checked``: with the C
+    accelerator when it is built)."""
     vouchers = 0
     with path.open("rb") as stream:
         for _, block in Decoder().blocks(iter(partial(stream.read, 1 << 16), b"")):
             parts = USUAL[b"\r\n"].split(block)
             bodies = parts[7::9]
-            if not balanced(bodies, list(map(bytes.count, bodies, repeat(b"\n"))), parts[8::9]):
+            if not check(bodies, list(map(bytes.count, bodies, repeat(b"\n"))), parts[8::9]):
                 raise AssertionError("a voucher does not balance")
             vouchers += len(bodies)
     return vouchers
@@ -151,6 +154,15 @@ def read(path: Path) -> int:
         if isinstance(item, SieVoucher):
             vouchers += 1
     return vouchers
+
+
+def read_pure_python(path: Path) -> int:
+    """:func:`read` with the C accelerator set aside."""
+    built, usual.accelerator = usual.accelerator, None
+    try:
+        return read(path)
+    finally:
+        usual.accelerator = built
 
 
 def main() -> None:
@@ -182,7 +194,11 @@ def main() -> None:
             for size in BLOCK_SIZES:
                 timed(f"{size // 1024} KB", lambda size=size: decode_and_split(path, size))
             vouchers = timed("reader", lambda: read(path))
+            if usual.lane() == "C":
+                timed("reader, Python", lambda: read_pure_python(path))
             timed("floor", lambda: fast_lane_floor(path))
+            if usual.lane() == "C":
+                timed("floor, C", lambda: fast_lane_floor(path, usual.checked))
         block = min((name for name in best if name.endswith("KB")), key=best.__getitem__)
         base_seconds, read_seconds = best[block], best["reader"]
         ratio = base_seconds / read_seconds
@@ -194,15 +210,32 @@ def main() -> None:
         for name in sorted((name for name in best if name.endswith("KB")), key=best.__getitem__)[1:]:
             show(f"  (decode {name} blocks + split at LF)", f"{megabytes / best[name]:7.1f} MB/s")
         show("  (line by line, decode each line)", f"{megabytes / best['lines']:7.1f} MB/s, {lines} lines")
-        show("SIE reader (iter_sie)", f"{megabytes / read_seconds:7.1f} MB/s, {vouchers} vouchers")
+        show(
+            f"SIE reader (iter_sie), {usual.lane()} lane",
+            f"{megabytes / read_seconds:7.1f} MB/s, {vouchers} vouchers",
+        )
         verdict = "met" if ratio >= 0.25 else "NOT met"
         show("ratio reader / baseline", f"{ratio:7.2f}   (target >= 0.25: {verdict})")
+        if "reader, Python" in best:
+            python_seconds = best["reader, Python"]
+            show(
+                "  (SIE reader, pure-Python lane forced)",
+                f"{megabytes / python_seconds:7.1f} MB/s, ratio {base_seconds / python_seconds:.2f}",
+            )
+        else:
+            show("  (C accelerator not built: no C lane to show)", "")
         show("ratio reader / line by line", f"{best['lines'] / read_seconds:7.2f}")
         floor = megabytes / best["floor"]
         show(
-            "  (fast lane's floor: bytes regex + öre sums)",
+            "  (fast lane's floor: bytes regex + öre sums)",  # in pure Python
             f"{floor:7.1f} MB/s, ratio {base_seconds / best['floor']:.2f}",
         )
+
+        if "floor, C" in best:
+            show(
+                "  (the same floor, öre sums in C)",
+                f"{megabytes / best['floor, C']:7.1f} MB/s, ratio {base_seconds / best['floor, C']:.2f}",
+            )
 
         tracemalloc.start()
         read(path)
