@@ -163,9 +163,13 @@ def _attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, wor
                 db, store.id, export.business_date, export.channel, sync.sync_from, f"export {export.id}"
             )
             account = runtime.open_session(db, export)
+            seen = (export.state, export.attempts)
             db.commit()
             already = _already_posted(account, export, voucher, runtime)
             now = runtime.now()
+            if _moved_meanwhile(db, export, seen):
+                db.commit()
+                return export.state
             if isinstance(already, list):
                 states.move(
                     db,
@@ -192,6 +196,22 @@ def _attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, wor
             db.commit()
             return export.state
         return _posted(db, export, runtime.now(), posted, voucher)
+
+
+def _moved_meanwhile(db: Session, export: Export, seen: tuple[str, int]) -> bool:
+    """Whether the export moved while the attempt held no transaction (the look-up in the books runs
+    between two): a person marked the day as booked, or sent it through a SIE file instead, from another
+    process (SQLite has no fence across processes), or another attempt sent it. ``seen``: its state and
+    attempt count then. Read again under the row lock (SQLite: the write turn), so nothing can move it
+    between this read and the attempt's next write; if it moved, the attempt stops with the row read
+    afresh."""
+    now_state = db.execute(
+        select(Export.state, Export.attempts).where(Export.id == export.id).with_for_update()
+    ).one()
+    if tuple(now_state) == seen:
+        return False
+    db.refresh(export)
+    return True
 
 
 def _failed(db: Session, export: Export, exc: DagskassaError, runtime: ExportRuntime, store: Store) -> None:
