@@ -175,10 +175,10 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
-    "exporters.sie._speedups",
-    "The SIE reader's fast lane: the balance of usual vouchers in whole öre, in C (optional).",
-    0,
-    methods,
+    .m_name = "exporters.sie._speedups",
+    .m_doc = "The SIE reader's fast lane: the balance of usual vouchers in whole öre, in C (optional).",
+    .m_size = 0,
+    .m_methods = methods,
 };
 
 PyMODINIT_FUNC
