@@ -5,7 +5,8 @@ Standard library and ``exporters`` (core, providers) only: functions over bytes,
 
 - ``text.py``: bytes to lines of text (CP437 or UTF-8), lines to fields;
 - ``reader.py`` and ``rows.py``: ``iter_sie``, the streaming reader; ``usual.py``: its fast lane (whole
-  vouchers of the usual shape over the file's bytes); ``document.py``: ``read_sie``;
+  vouchers of the usual shape over the file's bytes), its balances summed by the optional C extension
+  ``_speedups.c`` where it is built (CPython's C API only); ``document.py``: ``read_sie``;
 - ``model.py``: what the reader yields; ``writer.py``: ``write_sie_4i``;
 - ``export.py``: the SIE export channel; ``guard.py``: the double-import guard, layers 1 and 3.
 """

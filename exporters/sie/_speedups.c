@@ -19,6 +19,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <string.h>
 
 #define MAX_DIGITS 18 /* of an amount in öre, decimals included: 10^18 - 1 < 2^63 */
 

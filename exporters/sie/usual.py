@@ -10,7 +10,9 @@ quantity and sign too. Everything it takes the line-by-line path reads the same 
 except a voucher that does not balance or a date that is no date; :func:`plan` checks those for the whole
 block before anything of it is yielded, and on any doubt gives the block back to the line-by-line path,
 which then says what is wrong, on which line. The balance is checked in whole öre (integers: the amounts
-have exactly two decimals), so it is exact, as the Decimal sum is.
+have exactly two decimals), so it is exact, as the Decimal sum is: by the optional C accelerator
+(``exporters.sie._speedups``, :func:`checked`) where it is built, which only ever says yes, else and on any
+doubt by :func:`balanced` in Python, the check of record. :data:`accelerator` set to None forces Python.
 
 It reads bytes, not text: the file's bytes need no decoding to be checked (the line-by-line path decodes
 what it reads). A voucher from here is a :class:`UsualVoucher`: a :class:`SieVoucher` whose rows

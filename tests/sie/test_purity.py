@@ -36,3 +36,10 @@ def test_sie_imports_only_the_standard_library_and_the_core():
         )
     }
     assert offenders == {}
+
+
+def test_the_c_accelerator_uses_only_the_c_library_and_cpythons_api():
+    source = (SIE / "_speedups.c").read_text("utf-8")
+    includes = {line.split()[1] for line in source.splitlines() if line.startswith("#include")}
+    assert includes == {"<Python.h>", "<stdint.h>", "<string.h>"}
+    assert "malloc" not in source and "PyMem_" not in source  # no allocation but the result objects
