@@ -71,13 +71,18 @@ class Pipeline:
         moved = 0
         with self.sessions() as db:
             waiting = db.scalars(
-                select(Export).where(
+                select(Export)
+                .where(
                     (Export.state == states.RECEIVED)
                     | (
                         (Export.state == states.NEEDS_ATTENTION)
                         & Export.error_code.in_((states.WAITS_FOR_VOUCHER, states.WAITS_FOR_RECONNECT))
                     )
                 )
+                # Locked while the sweep decides (PostgreSQL; SQLite's write turn covers it): a person's
+                # action on one of them (mark as booked, SIE instead) is never overwritten from a stale
+                # row. Rows a person or a worker holds right now wait for the next sweep.
+                .with_for_update(skip_locked=True)
             ).all()
             # Only the stores with a day waiting for a reconnect are looked up: not every store each minute.
             reconnecting = {e.store_id for e in waiting if e.error_code == states.WAITS_FOR_RECONNECT}

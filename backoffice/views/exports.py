@@ -92,6 +92,9 @@ def act(store_id: int, z_report_id: int, action: str) -> Any:
         abort(404)
     session = db()
     export: Export = record.exports[0]
+    # Read again under the row lock (PostgreSQL; SQLite's write turn already covers the request): the
+    # sweep or a worker cannot move the export between the action's check of its state and the change.
+    session.refresh(export, with_for_update=True)
     if action == "send_now":
         refused = exports.send_now(session, store, g.user, export)
         flash(refused if refused else _("Queued for posting."), "error" if refused else "ok")

@@ -8,18 +8,24 @@ acted in a transaction of their own."""
 
 from __future__ import annotations
 
+import json
 import random
+import threading
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backoffice.models import Export, Store, User
+from backoffice.models import Export, MappingEntry, Store, User
 from backoffice.pipeline import states
 from backoffice.pipeline.exporting import attempt
 from backoffice.pipeline.runtime import fortnox_runtime
 from backoffice.services.exports import WORKER_AT_IT, mark_booked
 from backoffice.services.fortnox import Fortnox
+from backoffice.services.ingest import ingest
+from backoffice.services.registers import authenticate
+from tests.backoffice.factories import enrolled_token, z_report
 from tests.backoffice.fortnox_world import connect_store, ledger, send_days
 
 
@@ -72,3 +78,46 @@ def test_a_day_marked_booked_while_the_worker_looked_it_up_is_not_sent(engine, f
             assert export.external_ref == "marked by hand"
             assert export.attempts == 0
         assert export.state == states.POSTED
+
+
+def test_the_sweep_never_overwrites_a_persons_move_from_a_stale_row(engine, fortnox, world):
+    """PostgreSQL, where the sweep and a person's request run side by side: while the manager's request
+    holds the export (marking the day booked), the sweep passes it by instead of waiting and then
+    writing "ready" over the manager's "posted" (which would send a day already in the books)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite: the manager's request holds the one write turn; the sweep waits for it")
+    from backoffice.pipeline.service import Pipeline
+
+    day = z_report(1)
+    day["payments"] = [
+        {"method": "cash", "amount": "345.60"},
+        {"method": "lunch_voucher", "amount": "50.00"},  # unmapped: the day waits for the mapping
+        {"method": "card", "amount": "1050.00"},
+    ]
+    with Session(engine) as db:
+        store = db.get(Store, world.store_a)
+        manager = db.scalars(select(User).where(User.email == world.manager_a)).one()
+        register = authenticate(db, enrolled_token(db, store, manager))
+        assert ingest(db, register, json.dumps(day).encode()).status == 201
+        db.add(MappingEntry(store_id=store.id, kind="payment_methods", key="lunch_voucher", account=1580))
+        db.commit()  # the mapping is fixed: the next sweep would make the day ready
+    pipeline = Pipeline(fortnox.settings, engine)
+    with Session(engine) as db:  # the manager's request, as the exports view makes it
+        export = db.scalars(select(Export)).one()
+        db.refresh(export, with_for_update=True)
+        assert export.state == states.NEEDS_ATTENTION
+        store = db.get(Store, world.store_a)
+        manager = db.scalars(select(User).where(User.email == world.manager_a)).one()
+        assert mark_booked(db, store, manager, export) is None
+        db.flush()
+        swept = []
+        sweeper = threading.Thread(target=lambda: swept.append(pipeline.sweep()))
+        sweeper.start()
+        sweeper.join(timeout=5)
+        assert not sweeper.is_alive(), "the sweep waited for the manager's row"
+        db.commit()
+    assert swept == [0]
+    assert pipeline.sweep() == 0
+    with Session(engine) as db:
+        export = db.scalars(select(Export)).one()
+        assert (export.state, export.external_ref) == (states.POSTED, "marked by hand")
