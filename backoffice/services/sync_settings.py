@@ -6,12 +6,13 @@ import re
 from collections.abc import Mapping
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backoffice import audit
-from backoffice.models import FortnoxCostCenter, FortnoxVoucherSeries, Store, User
-from backoffice.services.day_claims import SIE, last_claimed_day
+from backoffice.models import Export, FortnoxCostCenter, FortnoxVoucherSeries, Store, User
+from backoffice.pipeline import states
+from backoffice.services.day_claims import SIE, DayClaim
 from backoffice.services.mapping import settings_of
 from exporters.core.errors import Problem
 
@@ -97,7 +98,7 @@ def _start_date(
     except ValueError:
         problems.append(Problem("sync_from", f"{text!r} is not a date", "write it as YYYY-MM-DD"))
         return None
-    last_sie = last_claimed_day(session, store.id, SIE) if sync_on else None
+    last_sie = _last_sie_file_day(session, store.id) if sync_on else None
     if last_sie is not None and (start is None or start <= last_sie):
         problems.append(
             Problem(
@@ -108,6 +109,26 @@ def _start_date(
             )
         )
     return start
+
+
+def _last_sie_file_day(session: Session, store_id: int) -> date | None:
+    """The last day the store exported as a SIE file, leaving out days handed to a SIE file from the
+    integration ("book this day through a SIE file instead"): their exports are closed (``sie_instead``),
+    so the integration never sends them, and the days around them are still the integration's."""
+    handed_over = (
+        select(Export.id)
+        .where(
+            Export.store_id == DayClaim.store_id,
+            Export.business_date == DayClaim.business_date,
+            Export.state == states.SIE_INSTEAD,
+        )
+        .exists()
+    )
+    return session.scalar(
+        select(func.max(DayClaim.business_date)).where(
+            DayClaim.store_id == store_id, DayClaim.channel == SIE, ~handed_over
+        )
+    )
 
 
 def _plain(value: object) -> object:

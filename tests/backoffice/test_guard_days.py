@@ -214,6 +214,23 @@ def test_a_refused_day_goes_as_a_sie_file_instead(client, engine, world):
     assert _export(engine, D1).state == states.SIE_INSTEAD
 
 
+def test_a_day_handed_to_a_sie_file_does_not_move_the_integrations_start_date(client, engine, world):
+    """The settings page asks for a start date after the days exported as SIE files, but not after a day
+    the integration handed over: the days around it are still the integration's."""
+    export = _claimed_and_refused(engine, world, states.POSTING, states.REJECTED)
+    sign_in(client, world.manager_a)
+    assert _act(client, world, export, "sie_instead").status_code == 302
+    url = f"/stores/{world.store_a}/settings"
+    token = csrf_token(client.get(url).get_data(as_text=True))
+    saved = client.post(url, data={"csrf_token": token, "sync_sales": "on", "posting_time": "07:00"})
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    with Session(engine) as db:
+        claim_days(db, world.store_a, [D2], "sie", "a SIE file by anna")  # a day exported as a file
+        db.commit()
+    page = client.post(url, data={"csrf_token": token, "sync_sales": "on", "posting_time": "07:00"})
+    assert "2026-03-16" in page.get_data(as_text=True)  # the start date asked for: after D2
+
+
 def test_a_send_without_an_answer_not_looked_up_since_keeps_the_day(client, engine, world):
     export = _claimed_and_refused(engine, world, states.POSTING, states.UNCERTAIN, states.NEEDS_ATTENTION)
     sign_in(client, world.manager_a)
