@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import IO
 
@@ -66,13 +67,16 @@ def export_sie(
         raise FixData(f"there is no Z-report from {listed}", "choose days the registers have sent")
     sync = settings_of(session, store, create=False)
     mapping = store_mapping(session, store, sync)
+    # A SIE file makes no invoices: the sales paid on invoice stay in the day's voucher (on the account
+    # mapped for "invoice"), whatever the integration does with them for the days it posts.
+    options = replace(build_options(sync), invoicing=False)
     vouchers: list[Voucher] = []
     company_name = ""
     for record in records:
         z_report = load_z_report(record)
         company_name = company_name or (z_report.company_name or "")
         try:
-            vouchers.append(build_voucher(z_report, mapping, build_options(sync)))
+            vouchers.append(build_voucher(z_report, mapping, options))
         except FixData as exc:
             raise FixData(
                 f"{record.business_date.isoformat()} Z {record.z_number}: {exc.message}", exc.fix
