@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, contains_eager, sessionmaker
 
-from backoffice.models import Export, Store, SyncSettings, ZReportRecord
+from backoffice.models import Export, Store, SyncSettings
 from backoffice.operations.metrics import observe_posted
 from backoffice.pipeline import attachments, states
 from backoffice.pipeline.fence import ExportFence
@@ -106,25 +106,28 @@ def attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, work
         return _attempt(sessions, export_id, runtime, worker)
 
 
-def load_export(db: Session, export_id: int) -> Export | None:
-    """The export under its row lock, with its store, its Z-report and the store's sync settings read by
-    the same statement: an attempt needs them all, and each would otherwise be a query of its own."""
+def load_export(db: Session, export_id: int) -> tuple[Export, SyncSettings | None] | None:
+    """The export under its row lock, with its store and its Z-report, and the store's sync settings (None
+    if it has none yet), read by one statement: an attempt needs them all, and each would otherwise be a
+    query of its own. Keep the settings while using the session: its identity map holds them weakly."""
     row = db.execute(
-        select(Export, Store, ZReportRecord, SyncSettings)
-        .join(Store, Store.id == Export.store_id)
-        .join(ZReportRecord, ZReportRecord.id == Export.z_report_id)
+        select(Export, SyncSettings)
+        .join(Export.store)
+        .join(Export.z_report)
         .outerjoin(SyncSettings, SyncSettings.store_id == Export.store_id)
+        .options(contains_eager(Export.store), contains_eager(Export.z_report))
         .where(Export.id == export_id)
         .with_for_update(of=Export)
     ).first()
-    return None if row is None else row[0]
+    return None if row is None else (row[0], row[1])
 
 
 def _attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, worker: str) -> str:
     with sessions() as db:
-        export = load_export(db, export_id)
-        if export is None:
+        loaded = load_export(db, export_id)
+        if loaded is None:
             return "gone"
+        export, sync = loaded
         now = runtime.now()
         stale_posting = export.state == states.POSTING
         if export.state not in states.DUE_STATES and not stale_posting:
@@ -135,7 +138,7 @@ def _attempt(sessions: sessionmaker, export_id: int, runtime: ExportRuntime, wor
             db.commit()
             return state
         store = export.store
-        sync = settings_of(db, store)
+        sync = sync or settings_of(db, store)
         try:
             z_report = load_z_report(export.z_report)
             voucher = build_voucher(

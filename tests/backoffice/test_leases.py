@@ -1,13 +1,16 @@
 """Tenant leases: a worker renews its lease from the moment its renewal is written, and a worker whose
 lease went unrenewed for a lease's length (a starved heartbeat) stops working the tenant, which another
-worker then takes and finishes, each day posted once (counted in the sandbox's ledger)."""
+worker then takes and finishes, each day posted once (counted in the sandbox's ledger). A worker that
+finds every due tenant held learns it from a read, without the write turn a claim takes."""
 
 from __future__ import annotations
 
 import random
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 
 from backoffice.pipeline.runtime import fortnox_runtime
 from backoffice.pipeline.worker import ExportWorker
@@ -85,3 +88,21 @@ def test_a_tenant_let_go_rests_from_other_processes_for_the_rate_window(
     elsewhere.resting = "~another-machine:4242"  # as a worker of another process would be
     assert elsewhere.claim() is None  # its limiter has not seen the two days' requests
     assert worker(fortnox, clock, "w2").claim()[0] == key  # same process, same limiter: at once
+
+
+def test_a_worker_finding_every_due_tenant_held_takes_no_write_turn(engine, fortnox, store, world):
+    send_days(engine, store, world.manager_a, range(1, 3))
+    clock = Clock()
+    key, _ids = worker(fortnox, clock, "w1").claim()
+    statements = []
+    listener = lambda _conn, _cursor, statement, *_rest: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert worker(fortnox, clock, "w2").claim() is None
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert statements  # it looked
+    writes = [s for s in statements if re.search(r"BEGIN IMMEDIATE|FOR UPDATE|INSERT|UPDATE ", s)]
+    assert writes == []
+    clock.moment += timedelta(seconds=61)  # the lease lapsed: the next look finds it free and claims it
+    assert worker(fortnox, clock, "w2").claim()[0] == key
