@@ -3,6 +3,8 @@ against the Fortnox sandbox served on 127.0.0.1 with its real rate limit (25 req
 and a fixed latency per request.
 
 Prints the wall time against the floor those limits allow, the 429 count, duplicates and peak memory.
+The night ends when every day is booked and its Z-report PDF is on its voucher (the requests counted
+include the attachments', so the wall time must too).
 
 The floor: one company's calls are serialised (its rate limit and single-use refresh token), so a
 company needs at least max(requests x latency, the rate limit's time for its requests); companies run
