@@ -18,8 +18,9 @@ never rests on the lease: the export fence (fence.py) and the reconcile by marke
 A tenant let go after requests rests for Fortnox's rate window (REST) from workers of other processes,
 whose limiters have not counted those requests.
 
-Per tenant turn two transactions besides the attempts: the claim (due tenants, the lease, the tenant's
-due exports) and, when nothing more is due, the look that finds so and lets the lease go.
+Per tenant turn three transactions besides the attempts: a read finding the due tenants whose lease is
+free, the claim (the lease, the tenant's due exports) and, when nothing more is due, the look that finds
+so and lets the lease go.
 """
 
 from __future__ import annotations
@@ -112,21 +113,19 @@ class ExportWorker:
 
     def claim(self, skip: Iterable[str] = ()) -> tuple[str, list[int]] | None:
         """Take the lease of a tenant with due exports that nobody holds (none of ``skip``) and read its
-        due exports, in one transaction; None if every such tenant is held.
+        due exports, in one transaction after a read that finds the candidates; None if every such tenant
+        is held.
 
         ``SKIP LOCKED`` lets many workers claim at once without waiting on each other's rows, and the
         random order spreads them over the tenants instead of all trying the first. The lease runs from
         the clock read inside the transaction, after any wait for it, not from before the wait.
         """
-        if not self._free_tenant_due(skip):
+        keys = self._free_due_tenants(skip)
+        if not keys:
             return None
         with self.sessions() as db:
             db.connection()  # begin: on SQLite this waits for the write turn
             now = self.runtime.now()
-            keys = sorted(set(self.due_tenants(db, now)) - set(skip))
-            if not keys:
-                db.rollback()
-                return None
             known = set(db.scalars(select(ExportLease.key).where(ExportLease.key.in_(keys))))
             for key in keys:
                 if key not in known:
@@ -155,17 +154,18 @@ class ExportWorker:
         self._hold(key, now)
         return key, ids
 
-    def _free_tenant_due(self, skip: Iterable[str]) -> bool:
-        """Whether some tenant with due exports (none of ``skip``) has a lease free to take: one read,
-        without the write turn a claim waits for. Idle workers look every second while others work, and
-        most looks find every such tenant held. A tenant seen free here may be taken before the claim;
-        the claim decides."""
+    def _free_due_tenants(self, skip: Iterable[str]) -> list[str]:
+        """The tenants with due exports (none of ``skip``) whose lease looks free: one read, without the
+        write turn a claim waits for, and the claim's only look at the whole backlog. Idle workers look
+        every second while others work, and most looks find every such tenant held. A tenant seen free
+        here may be taken, or finished, before the claim: the claim takes only a lease still free, and a
+        tenant with nothing left due is let go at once (see :meth:`work_tenant`)."""
         with self.sessions() as db:
             begin_read(db)
             now = self.runtime.now()
             due = set(self.due_tenants(db, now)) - set(skip)
             if not due:
-                return False
+                return []
             held = set(
                 db.scalars(
                     select(ExportLease.key).where(
@@ -176,7 +176,7 @@ class ExportWorker:
                 )
             )
             db.rollback()
-        return bool(due - held)
+        return sorted(due - held)
 
     def _hold(self, key: str, renewed_at: datetime) -> None:
         with self._held_lock:
