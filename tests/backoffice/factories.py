@@ -113,3 +113,14 @@ def sign_in(client, email: str, password: str = PASSWORD):
     """Sign in through the form, CSRF token and all."""
     token = csrf_token(client.get("/login").get_data(as_text=True))
     return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+class Unreachable:
+    """The accounting system's side of the runtime: a refused day must never get this far."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, db, export):
+        self.calls += 1
+        raise AssertionError("the accounting system was opened for a refused day")

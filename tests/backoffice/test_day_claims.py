@@ -28,6 +28,7 @@ from backoffice.services.day_claims import (
 )
 from backoffice.services.mapping import settings_of
 from exporters.core.errors import FixData
+from tests.backoffice.factories import Unreachable
 from tests.backoffice.fortnox_world import send_days
 
 D1, D2, D3 = date(2026, 3, 14), date(2026, 3, 15), date(2026, 3, 16)
@@ -139,17 +140,6 @@ def _wait_until_a_claim_waits_on_a_lock(engine) -> None:
 
 
 # -- the pipeline's gate ------------------------------------------------------------------------------
-
-
-class Unreachable:
-    """The accounting system's side of the runtime: a refused day must never get this far."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def __call__(self, db, export):
-        self.calls += 1
-        raise AssertionError("the accounting system was opened for a refused day")
 
 
 def _runtime(engine, opened: Unreachable) -> ExportRuntime:

@@ -26,21 +26,10 @@ from backoffice.services.day_claims import DayClaim, claim_days, claimed_days
 from backoffice.services.ingest import ingest
 from backoffice.services.registers import authenticate
 from exporters.sie import read_sie
-from tests.backoffice.factories import csrf_token, enrolled_token, sign_in, z_report
+from tests.backoffice.factories import Unreachable, csrf_token, enrolled_token, sign_in, z_report
 from tests.backoffice.fortnox_world import send_days
 
 D1, D2 = date(2026, 3, 14), date(2026, 3, 15)
-
-
-class Unreachable:
-    """The accounting system's side of the runtime: a refused day must never get this far."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def __call__(self, db, export):
-        self.calls += 1
-        raise AssertionError("the accounting system was opened for a refused day")
 
 
 def _attempt(engine, export_id: int) -> tuple[str, int]:
