@@ -245,6 +245,10 @@ class NotifySettings:
     #: Warn when a Fortnox refresh token dies within this many days and has not been refreshed.
     token_warning_days: int = 7
     webhook_timeout_seconds: float = 5.0
+    #: Let agencies' webhooks reach addresses inside the network Dagskassa runs in (loopback, private,
+    #: link-local such as a cloud's metadata service, reserved). Off: a webhook goes to public addresses
+    #: only, so an agency admin cannot make the server call into its own network.
+    webhook_private_addresses: bool = False
 
     def __post_init__(self) -> None:
         hh, _, mm = self.digest_at.partition(":")

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from backoffice import audit
 from backoffice.models import User
 from backoffice.notify.models import AgencyWebhook, WebhookDelivery
-from backoffice.notify.webhook import new_secret
+from backoffice.notify.webhook import new_secret, private_address
 from exporters.fortnox.crypto import TokenCipher
 
 
@@ -28,12 +28,32 @@ def pending(session: Session, agency_id: int) -> int:
     )
 
 
-def save(session: Session, admin: User, url: str, cipher: TokenCipher, renew_secret: bool) -> str | None:
+class PrivateAddress(ValueError):
+    """A webhook address inside the server's own network (see ``notify.webhook_private_addresses``)."""
+
+    def __init__(self, url: str, address: str) -> None:
+        super().__init__(url)
+        self.address = address
+
+
+def save(
+    session: Session,
+    admin: User,
+    url: str,
+    cipher: TokenCipher,
+    renew_secret: bool,
+    private_addresses: bool = False,
+) -> str | None:
     """Set the agency's webhook address; a first webhook, or ``renew_secret``, gets a new secret, which
-    is returned (the only time it is readable). Raises ValueError for an address that is not http(s)."""
+    is returned (the only time it is readable). Raises ValueError for an address that is not http(s),
+    and :class:`PrivateAddress` for one that reaches into the server's network unless
+    ``private_addresses``."""
     url = url.strip()
     if not url.startswith(("https://", "http://")) or len(url) > 500:
         raise ValueError(url)
+    address = None if private_addresses else private_address(url)
+    if address is not None:
+        raise PrivateAddress(url, address)
     hook = of(session, admin.agency_id)
     secret = None
     if hook is None:

@@ -223,8 +223,17 @@ class Dispatcher:
             return 0
         errors: dict[int, str] = {}
         timeout = self.settings.notify.webhook_timeout_seconds
+        private_ok = self.settings.notify.webhook_private_addresses
         with httpx.Client(transport=self.transport, timeout=timeout, follow_redirects=False) as client:
             for delivery_id, url, secret, event_id, body in calls:
+                # Checked again right before each call: the name may point elsewhere since it was saved.
+                address = None if private_ok else webhook.private_address(url)
+                if address is not None:
+                    errors[delivery_id] = (
+                        f"not sent: the address reaches {address}, inside this server's network "
+                        "(notify.webhook_private_addresses is off)"
+                    )
+                    continue
                 try:
                     answer = client.post(url, content=body, headers=webhook.headers(secret, event_id, body))
                     if not answer.is_success:

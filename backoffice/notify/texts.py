@@ -139,6 +139,11 @@ SV: dict[str, str] = {
     "The webhook's secret. It is shown once; keep it now:": "Webhookens hemlighet. Den visas en gång; spara den nu:",
     "The webhook was removed.": "Webhooken togs bort.",
     "The address must start with https:// or http://.": "Adressen måste börja med https:// eller http://.",
+    "The address reaches {address}, inside the network Dagskassa runs in: webhooks go to public "
+    "addresses only (the operator may allow internal ones with notify.webhook_private_addresses).": (
+        "Adressen når {address}, inuti nätverket där Dagskassa körs: webhooks går bara till publika "
+        "adresser (driftansvarig kan tillåta interna med notify.webhook_private_addresses)."
+    ),
     "Pending deliveries": "Leveranser som väntar",
     "No webhook yet.": "Ingen webhook än.",
     "Save": "Spara",

@@ -76,10 +76,22 @@ def save_webhook() -> Any:
             request.form.get("url", ""),
             fortnox().cipher,
             request.form.get("action") == "new_secret",
+            fortnox().settings.notify.webhook_private_addresses,
         )
     except SettingsError as exc:  # no encryption key to keep the secret with
         session.rollback()
         flash(str(exc), "error")
+        return redirect(url_for("notify.settings_page"))
+    except agency_webhooks.PrivateAddress as exc:
+        session.rollback()
+        flash(
+            t(
+                "The address reaches {address}, inside the network Dagskassa runs in: webhooks go to public "
+                "addresses only (the operator may allow internal ones with notify.webhook_private_addresses).",
+                address=exc.address,
+            ),
+            "error",
+        )
         return redirect(url_for("notify.settings_page"))
     except ValueError:
         session.rollback()

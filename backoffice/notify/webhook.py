@@ -11,16 +11,45 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import secrets
+import socket
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 SIGNATURE_HEADER = "X-Dagskassa-Signature"
 TIMESTAMP_HEADER = "X-Dagskassa-Timestamp"
 EVENT_HEADER = "X-Dagskassa-Event"
 #: A delivery older (or newer) than this is refused by :func:`verify`: a replay of a captured request.
 TOLERANCE_SECONDS = 300
+
+
+def private_address(url: str, resolve: bool = True) -> str | None:
+    """The first address ``url``'s host stands for that is not public (loopback, a private network,
+    link-local such as a cloud's metadata service at 169.254.169.254, multicast or reserved), or None.
+
+    An IP literal is judged as written; a name is looked up (``resolve``), and a name that does not
+    resolve is None here: the delivery fails then, as it would anyway. The send checks again right
+    before it connects (a name may be pointed elsewhere after it was saved)."""
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        if not resolve:
+            return None
+        try:
+            found = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            return None
+        addresses = [ipaddress.ip_address(entry[4][0].split("%")[0]) for entry in found]
+    for address in addresses:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        if not address.is_global or address.is_multicast:
+            return str(address)
+    return None
 
 
 def new_secret() -> str:

@@ -126,3 +126,27 @@ def test_a_webhook_without_an_encryption_key_names_the_setting(engine, world, se
     assert "security.encryption_keys" in admin.get("/notifications/").get_data(as_text=True)
     with Session(engine) as db:
         assert db.get(AgencyWebhook, world.agency_a) is None
+
+
+def test_a_webhook_into_the_servers_network_is_refused_with_the_setting_that_allows_it(
+    engine, world, settings
+):
+    app = create_app(settings.replace(notify={"webhook_private_addresses": False}), engine=engine)
+    admin = app.test_client()
+    sign_in(admin, world.admin_a)
+    admin.get("/language/en", headers={"Referer": "http://localhost/"})
+    token = csrf_token(admin.get("/notifications/").get_data(as_text=True))
+    for url, address in (
+        ("http://127.0.0.1:8080/hook", "127.0.0.1"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254"),
+        ("http://localhost/hook", "127.0.0.1"),
+        ("http://[::1]/hook", "::1"),
+    ):
+        form = {"csrf_token": token, "url": url, "action": "save"}
+        assert admin.post("/notifications/webhook", data=form).status_code == 302
+        page = admin.get("/notifications/").get_data(as_text=True)
+        assert f"The address reaches {address}" in page and "notify.webhook_private_addresses" in page
+    with Session(engine) as db:
+        assert db.get(AgencyWebhook, world.agency_a) is None
+    form = {"csrf_token": token, "url": "https://93.184.216.34/hook", "action": "save"}
+    assert 'id="webhook-secret"' in admin.post("/notifications/webhook", data=form).get_data(as_text=True)

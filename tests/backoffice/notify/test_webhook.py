@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from backoffice.db import make_sessionmaker
 from backoffice.models import Export, Store, User
 from backoffice.notify import agency_webhooks, webhook
+from backoffice.notify.dispatch import Dispatcher
 from backoffice.notify.models import NotificationEvent, WebhookDelivery
 from backoffice.pipeline import states
 from backoffice.pipeline.exporting import attempt
@@ -29,7 +30,14 @@ MORNING = datetime(2026, 3, 16, 6, 0, tzinfo=UTC)
 def set_webhook(engine, admin_email: str, url: str, dispatcher) -> str:
     with Session(engine) as db:
         admin = db.scalars(select(User).where(User.email == admin_email)).one()
-        secret = agency_webhooks.save(db, admin, url, dispatcher.cipher, renew_secret=False)
+        secret = agency_webhooks.save(
+            db,
+            admin,
+            url,
+            dispatcher.cipher,
+            renew_secret=False,
+            private_addresses=dispatcher.settings.notify.webhook_private_addresses,
+        )
         db.commit()
     return secret
 
@@ -124,3 +132,42 @@ def test_the_readmes_verify_snippet_accepts_what_the_dispatcher_signs():
     assert namespace["verify"]("whsec_readme", body, timestamp, signature)
     assert not namespace["verify"]("whsec_readme", body + b" ", timestamp, signature)
     assert not namespace["verify"]("whsec_readme", body, str(int(timestamp) - 301), signature)
+
+
+def test_a_webhook_is_not_sent_into_the_servers_network_unless_the_operator_allows_it(
+    engine, world, settings, receiver
+):
+    """Checked right before each call, not only when saved: here the receiver on 127.0.0.1 was saved while
+    internal addresses were allowed, then the operator turned them off."""
+    allowed = Dispatcher(settings, make_sessionmaker(engine))
+    receiver.secret = set_webhook(engine, world.admin_a, receiver.url, allowed)
+    send_days(engine, world.store_a, world.manager_a, range(1, 2))
+    check_missing_z_reports(make_sessionmaker(engine), MORNING, time(6, 0))
+    closed = settings.replace(notify={"webhook_private_addresses": False})
+    assert Dispatcher(closed, make_sessionmaker(engine)).run()["webhooks_delivered"] == 0
+    assert receiver.raw == []  # never called
+    with Session(engine) as db:
+        (delivery,) = db.scalars(select(WebhookDelivery)).all()
+        assert "127.0.0.1" in delivery.last_error and "webhook_private_addresses" in delivery.last_error
+        delivery.next_attempt_at = datetime.now(UTC)  # due again at once
+        db.commit()
+    assert allowed.run()["webhooks_delivered"] == 1
+    assert len(receiver.accepted) == 1
+
+
+def test_private_addresses_are_named(monkeypatch):
+    for url, address in (
+        ("http://127.0.0.1:8080/hook", "127.0.0.1"),
+        ("http://10.1.2.3/hook", "10.1.2.3"),
+        ("http://192.168.0.10/hook", "192.168.0.10"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254"),  # a cloud's metadata service
+        ("http://[::1]/hook", "::1"),
+        ("http://[::ffff:127.0.0.1]/hook", "127.0.0.1"),
+        ("http://[fd00::5]/hook", "fd00::5"),
+        ("http://0.0.0.0/hook", "0.0.0.0"),
+        ("http://localhost/hook", "127.0.0.1"),
+    ):
+        assert webhook.private_address(url) == address, url
+    assert webhook.private_address("https://93.184.216.34/hook") is None
+    assert webhook.private_address("https://[2606:4700::1111]/hook") is None
+    assert webhook.private_address("https://name-that-does-not-resolve.invalid/hook") is None
