@@ -8,7 +8,6 @@ acted in a transaction of their own."""
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 
@@ -23,10 +22,8 @@ from backoffice.pipeline.exporting import attempt
 from backoffice.pipeline.runtime import fortnox_runtime
 from backoffice.services.exports import WORKER_AT_IT, mark_booked
 from backoffice.services.fortnox import Fortnox
-from backoffice.services.ingest import ingest
-from backoffice.services.registers import authenticate
-from tests.backoffice.factories import enrolled_token, z_report
 from tests.backoffice.fortnox_world import connect_store, ledger, send_days
+from tests.backoffice.test_pipeline import ingest_day, lunch_voucher_day
 
 
 class ManagerActsDuringLookUp(httpx.BaseTransport):
@@ -88,18 +85,11 @@ def test_the_sweep_never_overwrites_a_persons_move_from_a_stale_row(engine, fort
         pytest.skip("SQLite: the manager's request holds the one write turn; the sweep waits for it")
     from backoffice.pipeline.service import Pipeline
 
-    day = z_report(1)
-    day["payments"] = [
-        {"method": "cash", "amount": "345.60"},
-        {"method": "lunch_voucher", "amount": "50.00"},  # unmapped: the day waits for the mapping
-        {"method": "card", "amount": "1050.00"},
-    ]
+    ingest_day(engine, world.store_a, world.manager_a, lunch_voucher_day(1))
     with Session(engine) as db:
-        store = db.get(Store, world.store_a)
-        manager = db.scalars(select(User).where(User.email == world.manager_a)).one()
-        register = authenticate(db, enrolled_token(db, store, manager))
-        assert ingest(db, register, json.dumps(day).encode()).status == 201
-        db.add(MappingEntry(store_id=store.id, kind="payment_methods", key="lunch_voucher", account=1580))
+        db.add(
+            MappingEntry(store_id=world.store_a, kind="payment_methods", key="lunch_voucher", account=1580)
+        )
         db.commit()  # the mapping is fixed: the next sweep would make the day ready
     pipeline = Pipeline(fortnox.settings, engine)
     with Session(engine) as db:  # the manager's request, as the exports view makes it
