@@ -225,9 +225,13 @@ class Dispatcher:
         timeout = self.settings.notify.webhook_timeout_seconds
         private_ok = self.settings.notify.webhook_private_addresses
         with httpx.Client(transport=self.transport, timeout=timeout, follow_redirects=False) as client:
+            # Checked again right before the calls (the name may point elsewhere since it was saved),
+            # once per address in this round: a batch holds many deliveries to the same agency.
+            private: dict[str, str | None] = {}
             for delivery_id, url, secret, event_id, body in calls:
-                # Checked again right before each call: the name may point elsewhere since it was saved.
-                address = None if private_ok else webhook.private_address(url)
+                if not private_ok and url not in private:
+                    private[url] = webhook.private_address(url)
+                address = private.get(url)
                 if address is not None:
                     errors[delivery_id] = (
                         f"not sent: the address reaches {address}, inside this server's network "
