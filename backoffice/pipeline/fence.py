@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 #: First half of the two-key advisory lock: the namespace of export fences ("dkex").
 FENCE_CLASS = 0x646B6578 - 2**31
@@ -52,3 +53,14 @@ class ExportFence:
             if got:
                 with self._lock:
                     self._local.discard(export_id)
+
+
+def hold_in_transaction(session: Session, export_id: int) -> bool:
+    """For a person's change to an export: take its fence until the session's transaction ends (so no
+    attempt starts before the change is committed), or False if an attempt holds it now. PostgreSQL: the
+    transaction-level form of :meth:`ExportFence.hold`'s advisory lock. SQLite: True (one writer at a
+    time, and the web app shares no fence with a worker process)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    key = {"cls": FENCE_CLASS, "id": export_id}
+    return bool(session.execute(text("SELECT pg_try_advisory_xact_lock(:cls, :id)"), key).scalar())

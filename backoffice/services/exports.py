@@ -13,13 +13,12 @@ import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backoffice import audit
 from backoffice.models import Export, Store, SyncSettings, User, ZReportRecord
-from backoffice.pipeline import states
-from backoffice.pipeline.fence import FENCE_CLASS
+from backoffice.pipeline import fence, states
 from backoffice.services import day_claims
 from backoffice.services.mapping import settings_of, store_mapping
 from exporters.core import BuildOptions, Voucher, ZReport, build_voucher, parse_z_report
@@ -126,10 +125,7 @@ def worker_at_it(session: Session, export: Export) -> bool:
     """Whether an attempt at the export is under way (PostgreSQL: its fence, see
     ``backoffice.pipeline.fence``). If not, the fence is held until the caller's transaction ends, so no
     attempt starts before the person's change is committed. SQLite: False (one writer at a time)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return False
-    key = {"cls": FENCE_CLASS, "id": export.id}
-    return not session.execute(text("SELECT pg_try_advisory_xact_lock(:cls, :id)"), key).scalar()
+    return not fence.hold_in_transaction(session, export.id)
 
 
 #: States from which a person may mark the day as already booked: not posted, and no send under way (an
