@@ -29,6 +29,7 @@ from backoffice.models import (
     ZReportRecord,
     utcnow,
 )
+from backoffice.notify import refused as refused_alerts
 from backoffice.pipeline.posting import posting_moment
 from backoffice.services.alerts import open_alerts, raise_alert
 from backoffice.services.exports import FORTNOX, build_options, waiting_state
@@ -166,8 +167,8 @@ def _refuse(
         raise_alert(
             session,
             register.store_id,
-            f"z_{reason}",
-            f"register {register.register_key}: a Z-report was refused ({reason})",
+            refused_alerts.KINDS[reason],
+            refused_alerts.alert_message(register.register_key, reason),
             "see Exports: refused reports; fix the register and send it again",
         )
         audit.record(session, register, f"z_report.refused_{reason}", register.store, errors=problems)
